@@ -1,0 +1,50 @@
+# Two commands set everything up on a fresh machine:
+#   make run   - venv, install, demo data into SQLite, compute, serve on http://127.0.0.1:8000
+#   make test  - venv (if needed), install with dev extras, ruff + the whole pytest suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DEMO := var/demo
+export HOTSPOTS_DATABASE_URL ?= sqlite:///var/hotspots.db
+
+.PHONY: run test install demo lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@if command -v npm >/dev/null && [ -f tests/tiles/js/package-lock.json ]; then \
+		npm ci --prefix tests/tiles/js --no-audit --no-fund --silent; fi
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DEMO)/reports.csv: | $(STAMP)
+	$(VENV)/bin/hotspots demo-data --out $(DEMO)
+
+demo: $(DEMO)/reports.csv
+	$(VENV)/bin/hotspots import $(DEMO)/reports.csv
+	$(VENV)/bin/hotspots status
+
+run: demo
+	$(VENV)/bin/hotspots compute
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -n 2 --timeout 600
+
+bench: install
+	$(PY) bench/ingest.py
+	$(PY) bench/stats.py
+	$(PY) bench/tiles.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

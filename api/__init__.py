@@ -1,0 +1,1 @@
+"""FastAPI application: routing, auth, request/response models."""

@@ -1,0 +1,1 @@
+"""Open drug-trade hotspot mapping for EST Örebro (domain core: no web code)."""

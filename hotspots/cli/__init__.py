@@ -1,0 +1,22 @@
+"""``hotspots`` command line: the composition root, the one place that may reach hotspots, maps and api.
+
+Usage::
+
+    hotspots demo-data --out var/demo
+    hotspots import var/demo/reports.csv
+    hotspots status --json
+
+Each command lives in its own module below and registers itself on the shared ``app``.
+"""
+
+from __future__ import annotations
+
+from hotspots.cli import (  # noqa: F401  (imported for their @app.command registrations)
+    ingest,
+)
+from hotspots.cli.app import app
+
+
+def main() -> None:
+    """Entry point of the ``hotspots`` console script."""
+    app()

@@ -1,0 +1,22 @@
+"""The typer application object and the options several commands share (declared once, as aliases)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="hotspots",
+    help="Open drug-trade hotspot mapping for EST Örebro: import reports, compute hotspots, serve the map.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+#: Human output (tables, summaries) goes to stdout; progress and errors to stderr.
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]

@@ -1,0 +1,132 @@
+"""Settings in one place: read once from ``HOTSPOTS_*`` environment variables (or ``.env``), passed down.
+
+>>> from hotspots.config import get_settings
+>>> get_settings().analysis_resolution
+10
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hotspots.errors import ConfigError
+
+#: The repository's shipped data folder (boundaries, places, taxonomy).
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+class Term(NamedTuple):
+    """A configured category or source: stable id, Swedish and English labels, import aliases."""
+
+    id: str
+    sv: str
+    en: str
+    severity: float
+    aliases: tuple[str, ...]
+
+    def label(self, lang: str = "sv") -> str:
+        return self.sv if lang == "sv" else self.en
+
+
+class Taxonomy(NamedTuple):
+    """Categories and sources as configured in the taxonomy file."""
+
+    categories: tuple[Term, ...]
+    sources: tuple[Term, ...]
+
+    @staticmethod
+    def _lookup(terms: tuple[Term, ...]) -> dict[str, str]:
+        table: dict[str, str] = {}
+        for t in terms:
+            for name in (t.id, t.sv, t.en, *t.aliases):
+                table[name.strip().lower()] = t.id
+        return table
+
+    def category_lookup(self) -> dict[str, str]:
+        """Lower-cased id, label or alias -> category id."""
+        return self._lookup(self.categories)
+
+    def source_lookup(self) -> dict[str, str]:
+        """Lower-cased id, label or alias -> source id."""
+        return self._lookup(self.sources)
+
+    def category(self, cid: str) -> Term:
+        return next(t for t in self.categories if t.id == cid)
+
+
+def load_taxonomy(path: Path) -> Taxonomy:
+    """Read categories and sources from a TOML file (see data/taxonomy.toml)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read taxonomy file {path}: {exc}") from exc
+
+    def terms(key: str) -> tuple[Term, ...]:
+        items = raw.get(key) or []
+        if not items:
+            raise ConfigError(f"taxonomy file {path} defines no {key}")
+        return tuple(
+            Term(
+                id=str(i["id"]),
+                sv=str(i.get("sv", i["id"])),
+                en=str(i.get("en", i["id"])),
+                severity=float(i.get("severity", 1.0)),
+                aliases=tuple(str(a) for a in i.get("aliases", [])),
+            )
+            for i in items
+        )
+
+    return Taxonomy(categories=terms("categories"), sources=terms("sources"))
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service. Environment: ``HOTSPOTS_<FIELD>`` (e.g. ``HOTSPOTS_DATABASE_URL``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOTSPOTS_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    database_url: str = Field(
+        "sqlite:///var/hotspots.db",
+        description="SQLAlchemy URL. SQLite file (embedded default) or postgresql+psycopg://…",
+    )
+    stored_resolution: int = Field(12, ge=7, le=15, description="H3 resolution stored per report (finest)")
+    analysis_resolution: int = Field(10, ge=5, le=13, description="H3 resolution of the statistics lattice")
+    timezone: str = Field("Europe/Stockholm", description="Local time zone: ISO weeks and day boundaries")
+    areas_file: Path = Field(DATA_DIR / "areas.geojson", description="Area polygons (GeoJSON, WGS84)")
+    places_file: Path = Field(DATA_DIR / "places.csv", description="Named places for human-readable labels")
+    taxonomy_file: Path = Field(DATA_DIR / "taxonomy.toml", description="Categories and sources")
+    extent_buffer_m: float = Field(
+        500.0, ge=0, description="Reports farther than this outside every area are rejected on import"
+    )
+    neighbourhood_k: int = Field(1, ge=1, le=10, description="H3 k-ring of the Gi* neighbourhood")
+    permutations: int = Field(999, ge=0, description="Conditional randomisation draws for pseudo p-values")
+    suppression_threshold: int = Field(5, ge=0, description="Planner exports drop cells under this count")
+    secret_key: str = Field("dev-insecure-change-me", description="Signs session cookies; set in production")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        return load_taxonomy(self.taxonomy_file)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, created once (tests build their own ``Settings(...)`` instead)."""
+    return Settings()

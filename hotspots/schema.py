@@ -1,0 +1,145 @@
+"""SQLAlchemy Core schema: one metadata for the whole store (reports, imports, accounts, audit, version).
+
+The H3 cell at the stored resolution is an indexed BIGINT: it is the spatial index, so the same schema runs
+on SQLite and PostgreSQL with no spatial extension. Coarser cells are derived with bit arithmetic
+(``hotspots.h3grid.cell_to_parent``), never stored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class UtcTimestamp(sa.types.TypeDecorator[datetime]):
+    """A tz-aware instant: TIMESTAMPTZ on PostgreSQL, integer microseconds since the epoch (UTC) on SQLite.
+
+    SQLite has no time zone type; integers keep the order, compare and bulk-convert with numpy in one step
+    (``datetime64[us]``), which is what the statistics read path does with millions of rows.
+    """
+
+    impl = sa.types.DateTime
+    cache_ok = True
+
+    def __init__(self, timezone: bool = True) -> None:
+        super().__init__(timezone=True)
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UtcTimestamp column")
+        if dialect.name == "sqlite":
+            delta = value - _EPOCH
+            return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            from datetime import timedelta
+
+            return _EPOCH + timedelta(microseconds=int(value))
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# BIGINT primary keys autoincrement on both back ends (SQLite only autoincrements INTEGER PRIMARY KEY).
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source_id", sa.String(128), nullable=False),
+    sa.Column("occurred_at", UtcTimestamp(), nullable=False, index=True),
+    sa.Column("reported_at", UtcTimestamp(), nullable=True),
+    sa.Column("category", sa.String(64), nullable=False, index=True),
+    sa.Column("lat", sa.Float(), nullable=False),
+    sa.Column("lon", sa.Float(), nullable=False),
+    sa.Column("cell", sa.BigInteger(), nullable=False, index=True),
+    sa.Column("area_id", sa.String(64), nullable=True, index=True),
+    sa.Column("weight", sa.Float(), nullable=False, server_default="1"),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("import_id", sa.BigInteger(), nullable=True),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", UtcTimestamp(), nullable=False),
+    sa.UniqueConstraint("source", "source_id", name="uq_reports_source_source_id"),
+)
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("filename", sa.String(512), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("rows_read", sa.Integer(), nullable=False),
+    sa.Column("rows_added", sa.Integer(), nullable=False),
+    sa.Column("rows_present", sa.Integer(), nullable=False),
+    sa.Column("rows_rejected", sa.Integer(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", UtcTimestamp(), nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("areas", sa.Text(), nullable=True),  # comma-separated area ids a field user is limited to
+    sa.Column("password_hash", sa.String(256), nullable=True),
+    sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UtcTimestamp(), nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False, index=True),
+    sa.Column("key_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", UtcTimestamp(), nullable=False),
+    sa.Column("revoked_at", UtcTimestamp(), nullable=True),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcTimestamp(), nullable=False, index=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("resource", sa.String(256), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=True),  # JSON: the filter used, never report contents
+    sa.Column("rows", sa.Integer(), nullable=True),
+)
+
+# One row per key; "dataset_version" changes with every write so derived results can be cached by it.
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+)

@@ -1,0 +1,305 @@
+"""The report store: engine set-up, migrations, batch writes in one transaction, and the read path.
+
+SQLite (WAL) is the embedded default; PostgreSQL is the shared multi-user store. The same SQLAlchemy Core
+code serves both; only the bulk-insert path differs (executemany on SQLite, COPY on PostgreSQL), because
+that is where a million rows spend their time.
+
+>>> from hotspots.config import Settings
+>>> engine = open_store(Settings(database_url="sqlite://"))
+>>> dataset_version(engine)
+0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.engine import Connection, Engine
+
+from hotspots.config import Settings, get_settings
+from hotspots.schema import imports, reports, store_meta
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Columns a batch carries into the report table, in insert order.
+REPORT_COLUMNS = (
+    "source",
+    "source_id",
+    "occurred_at",
+    "reported_at",
+    "category",
+    "lat",
+    "lon",
+    "cell",
+    "area_id",
+    "weight",
+    "note",
+    "import_id",
+    "created_by",
+    "created_at",
+)
+_TIME_COLUMNS = ("occurred_at", "reported_at", "created_at")
+ProgressFn = Callable[[int, int], None]
+
+
+def create_store_engine(settings: Settings | None = None) -> Engine:
+    """An engine for the configured URL: WAL + busy timeout on SQLite, a pre-pinged pool on PostgreSQL."""
+    settings = settings or get_settings()
+    url = sa.engine.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (idempotent; safe on every start)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_store(settings: Settings | None = None) -> Engine:
+    """Engine with the schema migrated: what every command and the API start from."""
+    engine = create_store_engine(settings)
+    migrate(engine)
+    return engine
+
+
+def dataset_version(conn_or_engine: Engine | Connection) -> int:
+    """A number that changes with every write; derived results (statistics, tiles) are cached by it."""
+    stmt = sa.select(store_meta.c.value).where(store_meta.c.key == "dataset_version")
+    if isinstance(conn_or_engine, Engine):
+        with conn_or_engine.connect() as conn:
+            value = conn.execute(stmt).scalar()
+    else:
+        value = conn_or_engine.execute(stmt).scalar()
+    return int(value or 0)
+
+
+def bump_version(conn: Connection) -> int:
+    """Increment the dataset version inside the caller's transaction (so it commits or rolls back with it)."""
+    updated = conn.execute(
+        sa.update(store_meta)
+        .where(store_meta.c.key == "dataset_version")
+        .values(value=store_meta.c.value + 1)
+    ).rowcount
+    if not updated:
+        conn.execute(sa.insert(store_meta).values(key="dataset_version", value=1))
+    return dataset_version(conn)
+
+
+def _to_epoch_us(values: pd.Series) -> np.ndarray:
+    """tz-aware timestamps -> int64 microseconds since the epoch (None for NaT)."""
+    ts = pd.to_datetime(values, utc=True)
+    out = ts.dt.as_unit("us").astype("int64").to_numpy().astype(object)
+    out[ts.isna().to_numpy()] = None
+    return out
+
+
+def _rows_sqlite(batch: pd.DataFrame) -> list[tuple[Any, ...]]:
+    cols = []
+    for name in REPORT_COLUMNS:
+        if name in _TIME_COLUMNS:
+            cols.append(_to_epoch_us(batch[name]).tolist())
+        else:
+            series = batch[name]
+            cols.append(series.astype(object).where(series.notna(), None).tolist())
+    return list(zip(*cols, strict=True))
+
+
+def _insert_sqlite(conn: Connection, batch: pd.DataFrame, progress: ProgressFn | None, chunk: int) -> int:
+    placeholders = ", ".join("?" for _ in REPORT_COLUMNS)
+    sql = (
+        f"INSERT INTO reports ({', '.join(REPORT_COLUMNS)}) VALUES ({placeholders}) "
+        "ON CONFLICT (source, source_id) DO NOTHING"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    added = 0
+    n = len(batch)
+    for start in range(0, n, chunk):
+        rows = _rows_sqlite(batch.iloc[start : start + chunk])
+        cursor.executemany(sql, rows)
+        added += max(cursor.rowcount, 0)
+        if progress:
+            progress(min(start + chunk, n), n)
+    cursor.close()
+    return added
+
+
+def _insert_postgres(conn: Connection, batch: pd.DataFrame, progress: ProgressFn | None, chunk: int) -> int:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS reports_incoming "
+        "(LIKE reports INCLUDING DEFAULTS EXCLUDING CONSTRAINTS) ON COMMIT DELETE ROWS"
+    )
+    cursor.execute("TRUNCATE reports_incoming")
+    columns = ", ".join(REPORT_COLUMNS)
+    n = len(batch)
+    with cursor.copy(f"COPY reports_incoming ({columns}) FROM STDIN") as copy:
+        for start in range(0, n, chunk):
+            part = batch.iloc[start : start + chunk]
+            cols = []
+            for name in REPORT_COLUMNS:
+                series = part[name]
+                if name in _TIME_COLUMNS:
+                    series = pd.to_datetime(series, utc=True)
+                cols.append(series.astype(object).where(series.notna(), None).tolist())
+            for row in zip(*cols, strict=True):
+                copy.write_row(row)
+            if progress:
+                progress(min(start + chunk, n), n)
+    cursor.execute(
+        f"INSERT INTO reports ({columns}) SELECT {columns} FROM reports_incoming "
+        "ON CONFLICT (source, source_id) DO NOTHING"
+    )
+    added = cursor.rowcount
+    cursor.close()
+    return max(added, 0)
+
+
+def record_import(
+    conn: Connection,
+    *,
+    filename: str,
+    sha256: str,
+    created_by: str,
+    rows_read: int,
+    rows_rejected: int,
+) -> int:
+    """Create the row that names a batch; its id is stamped on every report of the batch."""
+    result = conn.execute(
+        sa.insert(imports).values(
+            filename=filename,
+            sha256=sha256,
+            rows_read=rows_read,
+            rows_added=0,
+            rows_present=0,
+            rows_rejected=rows_rejected,
+            created_by=created_by,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def insert_reports(
+    conn: Connection,
+    batch: pd.DataFrame,
+    *,
+    progress: ProgressFn | None = None,
+    chunk: int = 50_000,
+) -> int:
+    """Insert validated reports inside the caller's transaction; rows already stored are skipped.
+
+    Idempotent on ``(source, source_id)``. Returns how many rows were new. ``batch`` has every column of
+    ``REPORT_COLUMNS`` (tz-aware timestamps, uint64 or int64 cells).
+    """
+    if batch.empty:
+        return 0
+    batch = batch.assign(cell=np.asarray(batch["cell"]).astype(np.uint64).view(np.int64))
+    insert = _insert_sqlite if conn.dialect.name == "sqlite" else _insert_postgres
+    added = insert(conn, batch, progress, chunk)
+    if added:
+        bump_version(conn)
+    return added
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction (``BEGIN IMMEDIATE`` on SQLite so concurrent writers queue instead of failing)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        else:
+            with conn.begin():
+                yield conn
+
+
+def read_reports(
+    engine: Engine | Connection,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    categories: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    areas: Sequence[str] | None = None,
+    columns: Sequence[str] = ("id", "occurred_at", "category", "source", "cell", "area_id", "weight"),
+) -> pd.DataFrame:
+    """Reports as a DataFrame for the statistics (no notes unless asked for): one SELECT, vectorised decode.
+
+    ``start`` is inclusive, ``end`` exclusive. ``occurred_at`` comes back as ``datetime64[us, UTC]`` and
+    ``cell`` as uint64 at the stored resolution.
+    """
+    table = reports
+    # Raw columns (no per-row type processing): whole columns are decoded with numpy in _decode().
+    stmt = sa.select(*(sa.literal_column(f"reports.{name}") for name in columns)).select_from(table)
+    if start is not None:
+        stmt = stmt.where(table.c.occurred_at >= start)
+    if end is not None:
+        stmt = stmt.where(table.c.occurred_at < end)
+    if categories:
+        stmt = stmt.where(table.c.category.in_(list(categories)))
+    if sources:
+        stmt = stmt.where(table.c.source.in_(list(sources)))
+    if areas:
+        stmt = stmt.where(table.c.area_id.in_(list(areas)))
+
+    def fetch(conn: Connection) -> pd.DataFrame:
+        raw = conn.execute(stmt)
+        return pd.DataFrame(raw.fetchall(), columns=list(columns))
+
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            frame, dialect = fetch(conn), conn.dialect.name
+    else:
+        frame, dialect = fetch(engine), engine.dialect.name
+    return _decode(frame, dialect)
+
+
+def _decode(frame: pd.DataFrame, dialect: str) -> pd.DataFrame:
+    for name in frame.columns.intersection(list(_TIME_COLUMNS)):
+        if dialect == "sqlite":
+            frame[name] = pd.to_datetime(frame[name].astype("Int64"), unit="us", utc=True)
+        else:
+            frame[name] = pd.to_datetime(frame[name], utc=True).dt.as_unit("us")
+    if "cell" in frame:
+        frame["cell"] = frame["cell"].to_numpy(dtype=np.int64).view(np.uint64)
+    if "weight" in frame:
+        frame["weight"] = frame["weight"].astype(np.float64)
+    return frame
+
+
+def finish_import(conn: Connection, import_id: int, *, added: int, present: int) -> None:
+    """Record how many of a batch's rows were new and how many were already stored."""
+    conn.execute(
+        sa.update(imports).where(imports.c.id == import_id).values(rows_added=added, rows_present=present)
+    )

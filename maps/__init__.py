@@ -1,0 +1,1 @@
+"""Rendering: folium map page, vector tiles, weekly report."""
