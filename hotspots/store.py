@@ -66,6 +66,7 @@ def create_store_engine(settings: Settings | None = None) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MB: index inserts of large batches stay in memory
             cur.close()
 
         return engine

@@ -75,8 +75,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "source_id", name="uq_reports_source_source_id"),
     )
     with op.batch_alter_table("reports", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_reports_area_id"), ["area_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_reports_category"), ["category"], unique=False)
         batch_op.create_index(batch_op.f("ix_reports_cell"), ["cell"], unique=False)
         batch_op.create_index(batch_op.f("ix_reports_occurred_at"), ["occurred_at"], unique=False)
 
@@ -133,8 +131,6 @@ def downgrade() -> None:
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reports_occurred_at"))
         batch_op.drop_index(batch_op.f("ix_reports_cell"))
-        batch_op.drop_index(batch_op.f("ix_reports_category"))
-        batch_op.drop_index(batch_op.f("ix_reports_area_id"))
 
     op.drop_table("reports")
     with op.batch_alter_table("imports", schema=None) as batch_op:
