@@ -47,7 +47,7 @@ def _first(props: pd.DataFrame, names: tuple[str, ...]) -> pd.Series | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality and hash: usable as a cache key
 class Areas:
     """Area polygons (WGS84) with ``area_id``, ``name``, ``kind`` and ``approximate`` columns."""
 

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     extent_buffer_m: float = Field(
         500.0, ge=0, description="Reports farther than this outside every area are rejected on import"
     )
+    study_extent_m: float = Field(
+        500.0, ge=0, description="Statistics cover the areas' cells within this distance of any report"
+    )
     neighbourhood_k: int = Field(1, ge=1, le=10, description="H3 k-ring of the Gi* neighbourhood")
     permutations: int = Field(999, ge=0, description="Conditional randomisation draws for pseudo p-values")
     suppression_threshold: int = Field(5, ge=0, description="Planner exports drop cells under this count")

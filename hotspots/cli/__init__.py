@@ -12,6 +12,7 @@ Each command lives in its own module below and registers itself on the shared ``
 from __future__ import annotations
 
 from hotspots.cli import (  # noqa: F401  (imported for their @app.command registrations)
+    compute,
     demo,
     ingest,
 )

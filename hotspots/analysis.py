@@ -1,0 +1,374 @@
+"""One analysis run: the lattice, the window's counts and every statistic the map, lists and report show.
+
+The statistics always run over the whole study area (the areas file's polygons plus a ring of ``k`` cells so
+edge cells have full neighbourhoods); an area filter only selects which cells are *shown*. A hexagon is
+therefore equally red in the Vivalla view and the municipality view.
+
+Results are derived data: cached in memory per (store, dataset version, parameters), so tiles, lists and
+statistics requests after the first are served without recomputing. Any write changes the dataset version.
+
+>>> # result = analyse(engine, settings, areas, AnalysisParams(window="28d"))
+>>> # result.frame().nlargest(5, "GiZScore")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property, lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+from sqlalchemy.engine import Engine
+
+from hotspots import h3grid
+from hotspots.areas import Areas
+from hotspots.config import Settings
+from hotspots.errors import HotspotsError, StatisticsError
+from hotspots.stats.change import WeekOverWeek
+from hotspots.stats.emerging import CATEGORY_LABELS, EmergingHotspots, iso_week_steps, weekly_cube
+from hotspots.stats.gistar import GiStar
+from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density
+from hotspots.stats.moran import LocalMoran
+from hotspots.stats.weights import h3_weights
+from hotspots.store import dataset_version, read_reports
+
+WINDOW_PATTERN = re.compile(r"^\s*(\d{1,4})\s*d\s*$")
+#: Half-life of the time-decayed intensity: a report two weeks old counts half.
+INTENSITY_HALF_LIFE_DAYS = 14.0
+#: Weeks in the emerging-hotspot space-time cube (a year of weekly steps).
+CUBE_WEEKS = 52
+CACHE_SIZE = 16
+
+
+def parse_window(window: str) -> int:
+    """Days in a window spec like '28d'."""
+    match = WINDOW_PATTERN.match(window)
+    if not match or not 1 <= int(match.group(1)) <= 3660:
+        raise HotspotsError(f"window must look like '28d' (1-3660 days), got {window!r}")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    """What to analyse. Hashable: it is (with the dataset version) the cache key.
+
+    ``end`` is the last local day included (None: today in the configured time zone); ``areas`` only
+    filters which cells :meth:`Analysis.frame` returns (the statistics use the whole study area).
+    """
+
+    window: str = "28d"
+    end: date | None = None
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    resolution: int | None = None
+    k: int | None = None
+    areas: tuple[str, ...] = ()
+    weeks: int = CUBE_WEEKS
+    permutations: int | None = None
+    seed: int = 0
+
+    def resolved(self, settings: Settings) -> AnalysisParams:
+        """Defaults filled in from the settings and today's date, so equal requests share a cache entry."""
+        parse_window(self.window)
+        end = self.end or datetime.now(ZoneInfo(settings.timezone)).date()
+        return replace(
+            self,
+            end=end,
+            categories=tuple(sorted(set(self.categories))),
+            sources=tuple(sorted(set(self.sources))),
+            resolution=self.resolution or settings.analysis_resolution,
+            k=self.k or settings.neighbourhood_k,
+            areas=tuple(sorted(set(self.areas))),
+            permutations=settings.permutations if self.permutations is None else self.permutations,
+        )
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """All cells of the study area at one resolution (sorted), their area, and the k-ring weights."""
+
+    cells: h3grid.CellArray
+    area_id: npt.NDArray[np.object_]
+    weights: sp.csr_matrix
+
+    def index_of(self, cells: h3grid.CellArray) -> npt.NDArray[np.int64]:
+        """Position of each cell in the lattice, -1 where it is not part of it."""
+        pos = np.searchsorted(self.cells, cells)
+        pos = np.minimum(pos, self.cells.size - 1)
+        return np.where(self.cells[pos] == cells, pos, -1)
+
+
+@lru_cache(maxsize=8)
+def _area_cells(areas: Areas, resolution: int) -> tuple[h3grid.CellArray, h3grid.CellArray]:
+    """(all cells of the areas, cells of the partnership areas) at ``resolution``; depends only on the file."""
+    partnership = areas.frame["kind"] == "partnership"
+    return (
+        h3grid.polyfill(areas.geometries(), resolution),
+        h3grid.polyfill(list(areas.frame.geometry[partnership]), resolution),
+    )
+
+
+def extent_rings(resolution: int, extent_m: float) -> int:
+    """Grid distance that covers ``extent_m`` metres at ``resolution`` (centre spacing = edge * sqrt(3))."""
+    import h3
+
+    spacing = h3.average_hexagon_edge_length(resolution, unit="m") * np.sqrt(3.0)
+    return max(0, int(np.ceil(extent_m / spacing)))
+
+
+def build_lattice(
+    areas: Areas, resolution: int, k: int, active: h3grid.CellArray, extent_m: float
+) -> Lattice:
+    """The study-area lattice: the areas' cells within ``extent_m`` of a reported cell, plus the
+    partnership areas whole, plus a ring of ``k`` so edge cells have full neighbourhoods.
+
+    Why not the whole municipality: 90 % of Örebro's 1,628 km² is forest and farmland without a single
+    report. Its zeros would set the Gi* global mean, and every urban cell with two reports would be a
+    "99 % hotspot". The study area is where reports can occur; its zero cells are still in the lattice.
+    """
+    every, partnership = _area_cells(areas, resolution)
+    reach = h3grid.grid_disk(np.unique(active), extent_rings(resolution, extent_m))
+    core = np.union1d(np.intersect1d(every, reach, assume_unique=True), partnership)
+    cells = h3grid.grid_disk(core, k)
+    lat, lon = h3grid.cells_to_latlng(cells)
+    return Lattice(cells=cells, area_id=areas.assign(lat, lon), weights=h3_weights(cells, k, star=True))
+
+
+@dataclass
+class Analysis:
+    """Everything computed for one (dataset version, parameters). Arrays are aligned with ``lattice.cells``."""
+
+    params: AnalysisParams
+    dataset_version: int
+    start: datetime
+    end: datetime
+    lattice: Lattice
+    areas: Areas
+    count: npt.NDArray[np.float64]
+    weighted: npt.NDArray[np.float64]
+    intensity: npt.NDArray[np.float64]
+    by_category: pd.DataFrame
+    gi: GiStar
+    moran: LocalMoran
+    emerging: EmergingHotspots
+    weeks: pd.PeriodIndex
+    cube: npt.NDArray[np.float64]
+    change: WeekOverWeek
+    density: npt.NDArray[np.float64]
+    reports_in_window: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def etag(self) -> str:
+        key = repr((self.dataset_version, asdict(self.params)))
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    @cached_property
+    def cell_ids(self) -> list[str]:
+        return [f"{c:x}" for c in self.lattice.cells.tolist()]
+
+    def _shown(self) -> npt.NDArray[np.bool_]:
+        if not self.params.areas:
+            return np.ones(self.lattice.cells.size, dtype=bool)
+        return np.isin(self.lattice.area_id.astype(str), list(self.params.areas))
+
+    def frame(self) -> pd.DataFrame:
+        """One row per lattice cell (in the shown areas): counts and every statistic, ArcGIS field names."""
+        names = pd.Series(self.lattice.area_id).map(
+            lambda a: self.areas.name_of(a) if isinstance(a, str) else None
+        )
+        gi = self.gi
+        out = pd.DataFrame(
+            {
+                "cell": self.cell_ids,
+                "area_id": self.lattice.area_id,
+                "area": names.to_numpy(),
+                "count": self.count,
+                "weighted": self.weighted,
+                "intensity": self.intensity,
+                "GiZScore": gi.z,
+                "GiPValue": gi.p_norm,
+                "GiPSim": gi.p_sim if gi.p_sim is not None else np.full(gi.z.size, np.nan),
+                "Gi_Bin": gi.gi_bin,
+                "moran_I": self.moran.Is,
+                "moran_q": np.where(self.moran.significant, self.moran.labels, ""),
+                "moran_p": self.moran.p_sim if self.moran.p_sim is not None else np.full(gi.z.size, np.nan),
+                "emerging": self.emerging.category,
+                "hot_weeks": self.emerging.hot_weeks,
+                "density": self.density,
+                "week_count": self.change.current,
+                "last_week_count": self.change.previous,
+                "change": self.change.change_previous,
+            }
+        )
+        return out[self._shown()].reset_index(drop=True)
+
+    def summary(self) -> dict[str, Any]:
+        """Per area (and in total): reports in the window, hot/cold cells by confidence, emerging counts."""
+        frame = pd.DataFrame(
+            {
+                "area": pd.Series(self.lattice.area_id).fillna("(utanför)").to_numpy(),
+                "count": self.count,
+                "bin": self.gi.gi_bin,
+                "emerging": self.emerging.category,
+            }
+        )[self._shown()]
+        areas: dict[str, Any] = {}
+        for area_id, part in frame.groupby("area", sort=False):
+            bins = part["bin"].value_counts()
+            emerging = part.loc[part["emerging"] != "no_pattern", "emerging"].value_counts()
+            areas[str(area_id)] = {
+                "name": self.areas.name_of(str(area_id)) if area_id != "(utanför)" else "utanför områden",
+                "reports": int(part["count"].sum()),
+                "cells": len(part),
+                "hot_99": int(bins.get(3, 0)),
+                "hot_95": int(bins.get(2, 0)),
+                "hot_90": int(bins.get(1, 0)),
+                "cold": int(bins[bins.index < 0].sum()),
+                "emerging": {str(k): int(v) for k, v in emerging.items()},
+            }
+        partnership = set(self.areas.partnership_ids)
+        ordered = dict(sorted(areas.items(), key=lambda kv: (kv[0] not in partnership, -kv[1]["reports"])))
+        return {
+            "window": {"start": self.start.isoformat(), "end": self.end.isoformat(), "spec": self.params.window},
+            "resolution": self.params.resolution,
+            "k": self.params.k,
+            "permutations": self.params.permutations,
+            "dataset_version": self.dataset_version,
+            "reports": int(frame["count"].sum()),
+            "hot_cells": {
+                "99": int((frame["bin"] == 3).sum()),
+                "95": int((frame["bin"] == 2).sum()),
+                "90": int((frame["bin"] == 1).sum()),
+            },
+            "areas": ordered,
+        }
+
+
+def window_bounds(params: AnalysisParams, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) in UTC for a resolved window: whole local days ending with ``params.end``."""
+    assert params.end is not None
+    zone = ZoneInfo(tz)
+    end_local = datetime.combine(params.end + timedelta(days=1), datetime.min.time(), zone)
+    start_local = datetime.combine(
+        params.end - timedelta(days=parse_window(params.window) - 1), datetime.min.time(), zone
+    )
+    return start_local.astimezone(UTC), end_local.astimezone(UTC)
+
+
+_CACHE: OrderedDict[tuple[Any, ...], Analysis] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()
+
+
+def analyse(engine: Engine, settings: Settings, areas: Areas, params: AnalysisParams | None = None) -> Analysis:
+    """The analysis for ``params`` at the current dataset version, from the cache when possible."""
+    params = (params or AnalysisParams()).resolved(settings)
+    version = dataset_version(engine)
+    key = (str(engine.url), id(areas), version, params)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    result = compute(engine, settings, areas, params, version)
+    with _LOCK:
+        _CACHE[key] = result
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return result
+
+
+def compute(
+    engine: Engine, settings: Settings, areas: Areas, params: AnalysisParams, version: int | None = None
+) -> Analysis:
+    """Compute without the cache (``params`` must be resolved)."""
+    assert params.end is not None and params.resolution is not None and params.k is not None
+    start, end = window_bounds(params, settings.timezone)
+    last_week = pd.Period(params.end, "W-SUN")
+    first_week = last_week - (params.weeks - 1)
+    cube_start = datetime.combine(first_week.start_time.date(), datetime.min.time(), ZoneInfo(settings.timezone))
+    read_from = min(start, cube_start.astimezone(UTC))
+    reports = read_reports(
+        engine,
+        start=read_from,
+        end=end,
+        categories=params.categories or None,
+        sources=params.sources or None,
+        columns=("occurred_at", "category", "cell", "lat", "lon", "weight"),
+    )
+    parents = h3grid.cell_to_parent(reports["cell"].to_numpy(), params.resolution)
+    lattice = build_lattice(areas, params.resolution, params.k, parents, settings.study_extent_m)
+    n = lattice.cells.size
+    if n == 0:
+        raise StatisticsError("the areas file yields no cells at this resolution")
+    idx = lattice.index_of(parents)
+    occurred = reports["occurred_at"]
+    in_window = ((occurred >= start) & (idx >= 0)).to_numpy()
+    weight = reports["weight"].to_numpy()
+    win_idx = idx[in_window]
+    count = np.bincount(win_idx, minlength=n).astype(np.float64)
+    weighted = np.bincount(win_idx, weights=weight[in_window], minlength=n)
+    age_days = (end - occurred[in_window]).dt.total_seconds().to_numpy() / 86_400.0
+    intensity = np.bincount(
+        win_idx, weights=weight[in_window] * 0.5 ** (age_days / INTENSITY_HALF_LIFE_DAYS), minlength=n
+    )
+    by_category = (
+        pd.DataFrame({"i": win_idx, "category": reports["category"].to_numpy()[in_window]})
+        .groupby(["i", "category"])
+        .size()
+        .unstack(fill_value=0)
+    )
+
+    permutations = int(params.permutations or 0)
+    gi = GiStar(count, lattice.weights, permutations=permutations, seed=params.seed)
+    moran = LocalMoran(count, lattice.weights, permutations=permutations, seed=params.seed)
+
+    steps, weeks = iso_week_steps(occurred, tz=settings.timezone, first=first_week, last=last_week)
+    cube = weekly_cube(idx, steps, n, len(weeks))
+    emerging = EmergingHotspots(cube, lattice.weights)
+    change = WeekOverWeek(cube, areas=lattice.area_id) if len(weeks) > 1 else None
+    density = kernel_density(
+        reports["lat"].to_numpy()[in_window],
+        reports["lon"].to_numpy()[in_window],
+        lattice.cells,
+        weights=weight[in_window],
+        bandwidth_m=DEFAULT_BANDWIDTH_M,
+    )
+    return Analysis(
+        params=params,
+        dataset_version=dataset_version(engine) if version is None else version,
+        start=start,
+        end=end,
+        lattice=lattice,
+        areas=areas,
+        count=count,
+        weighted=weighted,
+        intensity=intensity,
+        by_category=by_category,
+        gi=gi,
+        moran=moran,
+        emerging=emerging,
+        weeks=weeks,
+        cube=cube,
+        change=change,  # type: ignore[arg-type]
+        density=density,
+        reports_in_window=int(in_window.sum()),
+    )
+
+
+def emerging_label(code: str, lang: str = "sv") -> str:
+    """Human label of an emerging-hotspot category code."""
+    return CATEGORY_LABELS.get(lang, CATEGORY_LABELS["en"]).get(code, code)
