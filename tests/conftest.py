@@ -9,13 +9,19 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
+from hotspots import demo, ingest
 from hotspots.areas import Areas, load_areas
 from hotspots.config import Settings
+from hotspots.store import open_store
 
 PG_ADMIN_URL = os.environ.get("HOTSPOTS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -84,3 +90,29 @@ def sqlite_settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def areas() -> Areas:
     return load_areas(Settings())
+
+
+#: The demo's fixed last day: every demo-based test sees the same data.
+DEMO_END = date(2026, 11, 15)
+
+
+class DemoStore(NamedTuple):
+    """The seeded demo imported into a SQLite store, with its planted ground truth."""
+
+    settings: Settings
+    engine: Engine
+    areas: Areas
+    truth: pd.DataFrame
+    directory: Path
+    end: date
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory, areas: Areas) -> DemoStore:
+    """Two years of demo reports (seed 1, ending DEMO_END) imported once per test session."""
+    directory = tmp_path_factory.mktemp("demo")
+    files = demo.write(directory, weeks=104, seed=1, end=DEMO_END)
+    settings = Settings(database_url=f"sqlite:///{directory / 'demo.db'}")
+    engine = open_store(settings)
+    ingest.import_file(engine, files.reports, settings=settings, areas=areas)
+    return DemoStore(settings, engine, areas, pd.read_csv(files.truth), directory, DEMO_END)
