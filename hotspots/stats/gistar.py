@@ -121,13 +121,7 @@ class GiStar:
         self.tails: Tails | None = None
         self.p_sim: FloatArray | None = None
         if permutations:
-            if self.constant:  # every reference sum equals the observed one
-                ties = np.full(self.y.size, permutations, dtype=np.int64)
-                self.tails = Tails(ties, ties, permutations)
-            else:
-                self.tails = conditional_randomisation(
-                    self.y, self.w, permutations, np.random.default_rng(seed)
-                )
+            self.tails = conditional_randomisation(self.y, self.w, permutations, np.random.default_rng(seed))
             self.p_sim = self.tails.two_sided()
         self.p = self.p_sim if p_value == "sim" and self.p_sim is not None else self.p_norm
         self.p_fdr = benjamini_hochberg_adjust(self.p)

@@ -10,11 +10,11 @@ neighbour sum is c_i times the sum of k_i values drawn without replacement from 
 cardinality k one shared set of ``permutations`` draws of k + 1 distinct cells S_p is made; for cell i the
 draw is "the first k of S_p", or "S_p without i" when i is in S_p. Both are uniform k-subsets of the
 cells other than i, so every cell gets an exact conditional-randomisation reference distribution, yet the
-sums are shared: a cell is compared with one sorted array, and only the ~(k + 1) * permutations / n draws
-that contain it are corrected. This needs neither per-cell draws nor few distinct values (it is exact for
-continuous intensities too); like esda, which also reuses one set of random neighbour ids for all cells,
-the reference distributions of different cells share their draws. Other weights (e.g. inverse distance)
-are randomised per cell, in vectorised chunks.
+draws are shared: a cell is compared with one sorted array of sums, and only the ~(k + 1) * permutations / n
+draws that contain it are corrected. This needs neither per-cell draws nor few distinct values (it is exact
+for continuous intensities too); like esda, which also reuses one set of random neighbour ids for all
+cells, the reference distributions of different cells share their draws. Unequal weights (e.g. distance
+decay) use the same shared draws, with each cell's weighted sums computed as one matrix product.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ CONFIDENCE_LEVELS: tuple[tuple[int, float], ...] = ((3, 0.01), (2, 0.05), (1, 0.
 """(bin, significance level) as in ArcGIS's Gi_Bin: ±3 at 99 %, ±2 at 95 %, ±1 at 90 % confidence."""
 
 _CHUNK_ELEMENTS = 1 << 22
-"""Random draws held in memory at once (~32 MB of int64)."""
+"""Reference sums or random keys held in memory at once (~32 MB of float64)."""
 
 
 class Tails(NamedTuple):
@@ -84,80 +84,62 @@ def conditional_randomisation(
     others.setdiag(0)
     others.eliminate_zeros()
     cardinality = np.diff(others.indptr)
-    first_in_row = others.data[np.repeat(others.indptr[:-1], cardinality)]
-    if (others.data == first_in_row).all():
-        return _shared_draw_tails(y, others, cardinality, permutations, rng)
-    return _per_cell_tails(y, others, cardinality, permutations, rng)
-
-
-def _shared_draw_tails(
-    y: FloatArray, others: sp.csr_matrix, cardinality: IntArray, permutations: int, rng: np.random.Generator
-) -> Tails:
-    """Tails of the unweighted neighbour sum from one shared set of draws per cardinality (module docstring)."""
-    n = y.size
-    unweighted = sp.csr_matrix((np.ones(others.nnz), others.indices, others.indptr), shape=others.shape)
-    observed = unweighted @ y
-    tolerance = _tie_tolerance(y, int(cardinality.max(initial=0)))
-    at_least = np.full(n, permutations, dtype=np.int64)  # cells without neighbours: every draw ties
-    at_most = np.full(n, permutations, dtype=np.int64)
-    for k in np.unique(cardinality[cardinality > 0]):  # a handful of ring sizes, not cells
+    equal_in_row = bool((others.data == others.data[np.repeat(others.indptr[:-1], cardinality)]).all())
+    # Equal weights within a row only scale the sum: randomise the plain sum, which all cells can share.
+    weights = np.ones(others.nnz) if equal_in_row else others.data
+    observed = sp.csr_matrix((weights, others.indices, others.indptr), shape=others.shape) @ y
+    tolerance = _tie_tolerance(y, weights, int(cardinality.max(initial=0)))
+    at_least = np.full(y.size, permutations, dtype=np.int64)  # cells without neighbours: every draw ties
+    at_most = np.full(y.size, permutations, dtype=np.int64)
+    for k in np.unique(cardinality[cardinality > 0]).tolist():  # a handful of ring sizes, not cells
         members = np.flatnonzero(cardinality == k)
-        drawn = _distinct_draws(rng, n, permutations, int(k) + 1)  # (permutations, k + 1) cell ids
+        member_weights = weights[others.indptr[members, None] + np.arange(k)]  # (members, k)
+        drawn = _distinct_draws(rng, y.size, permutations, k + 1)  # S_p: (permutations, k + 1) cell ids
         values = y[drawn]
-        first_k = values[:, :-1].sum(axis=1)
-        ordered = np.sort(first_k)
-        at_least[members] = permutations - np.searchsorted(
-            ordered, observed[members] - tolerance, side="left"
-        )
-        at_most[members] = np.searchsorted(ordered, observed[members] + tolerance, side="right")
-        # Draws that contain a member i must use S_p without i instead of the first k of S_p.
-        hit_draw, _ = np.nonzero(cardinality[drawn] == k)
-        hit_cell = drawn[cardinality[drawn] == k]
-        shared = first_k[hit_draw]
-        own = values[hit_draw].sum(axis=1) - y[hit_cell]
-        low, high = observed[hit_cell] - tolerance, observed[hit_cell] + tolerance
-        np.add.at(at_least, hit_cell, (own >= low).astype(np.int64) - (shared >= low))
-        np.add.at(at_most, hit_cell, (own <= high).astype(np.int64) - (shared <= high))
+        low, high = observed[members] - tolerance, observed[members] + tolerance
+        if equal_in_row:
+            ordered = np.sort(values[:, :k].sum(axis=1))
+            at_least[members] = permutations - np.searchsorted(ordered, low, side="left")
+            at_most[members] = np.searchsorted(ordered, high, side="right")
+        else:
+            per_chunk = max(1, _CHUNK_ELEMENTS // permutations)
+            for start in range(0, members.size, per_chunk):
+                part = slice(start, start + per_chunk)
+                sums = member_weights[part] @ values[:, :k].T  # (chunk, permutations)
+                at_least[members[part]] = (sums >= low[part, None]).sum(axis=1)
+                at_most[members[part]] = (sums <= high[part, None]).sum(axis=1)
+        _correct_draws_holding_the_cell(drawn, values, members, member_weights, low, high, at_least, at_most)
     return Tails(at_least, at_most, permutations)
 
 
-def _per_cell_tails(
-    y: FloatArray, others: sp.csr_matrix, cardinality: IntArray, permutations: int, rng: np.random.Generator
-) -> Tails:
-    """Reference sums drawn per cell with its own weights, in chunks of cells."""
-    observed = others @ y
-    max_card = int(cardinality.max(initial=0))
-    padded = np.zeros((y.size, max(max_card, 1)))
-    position = np.arange(others.nnz) - np.repeat(others.indptr[:-1], cardinality)
-    padded[np.repeat(np.arange(y.size), cardinality), position] = others.data
-    tolerance = _tie_tolerance(y, max_card) * max(float(others.data.max(initial=0.0)), 1.0)
-    cells_per_chunk = max(1, _CHUNK_ELEMENTS // (permutations * max(max_card, 1)))
-    at_least = np.empty(y.size, dtype=np.int64)
-    at_most = np.empty(y.size, dtype=np.int64)
-    for start in range(0, y.size, cells_per_chunk):
-        chunk = np.arange(start, min(start + cells_per_chunk, y.size))
-        reference = _reference_sums(y, chunk, padded[chunk], permutations, rng)
-        at_least[chunk] = (reference >= observed[chunk, None] - tolerance).sum(axis=1)
-        at_most[chunk] = (reference <= observed[chunk, None] + tolerance).sum(axis=1)
-    return Tails(at_least, at_most, permutations)
+def _correct_draws_holding_the_cell(
+    drawn: IntArray,
+    values: FloatArray,
+    members: IntArray,
+    member_weights: FloatArray,
+    low: FloatArray,
+    high: FloatArray,
+    at_least: IntArray,
+    at_most: IntArray,
+) -> None:
+    """Where S_p holds member i, i's draw is S_p without i (order kept), not the first k of S_p; fix counts."""
+    k = member_weights.shape[1]
+    member_index = np.full(at_least.size, -1)
+    member_index[members] = np.arange(members.size)
+    hit_draw, hit_position = np.nonzero(member_index[drawn] >= 0)
+    hit = member_index[drawn[hit_draw, hit_position]]
+    columns = np.arange(k) + (np.arange(k) >= hit_position[:, None])  # skip the cell's own position
+    own = np.einsum("hk,hk->h", member_weights[hit], values[hit_draw[:, None], columns])
+    shared = np.einsum("hk,hk->h", member_weights[hit], values[hit_draw, :k])
+    cells = members[hit]
+    np.add.at(at_least, cells, (own >= low[hit]).astype(np.int64) - (shared >= low[hit]))
+    np.add.at(at_most, cells, (own <= high[hit]).astype(np.int64) - (shared <= high[hit]))
 
 
-def _tie_tolerance(y: FloatArray, max_card: int) -> float:
+def _tie_tolerance(y: FloatArray, weights: FloatArray, max_card: int) -> float:
     """Sums that differ by less than this are ties (different summation order, not different values)."""
-    return 1e-12 * float(np.abs(y).max(initial=0.0)) * max(max_card, 1)
-
-
-def _reference_sums(
-    y: FloatArray, fixed: IntArray, weights: FloatArray, permutations: int, rng: np.random.Generator
-) -> FloatArray:
-    """For each fixed cell, ``permutations`` weighted sums of values drawn without replacement from the others.
-
-    ``weights`` is (len(fixed), width), zero padded; returns (len(fixed), permutations).
-    """
-    ids = _distinct_draws(rng, y.size - 1, fixed.size * permutations, weights.shape[1])
-    ids = ids.reshape(fixed.size, permutations, weights.shape[1])
-    ids += ids >= fixed[:, None, None]  # skip the fixed cell itself
-    return np.einsum("gpk,gk->gp", y[ids], weights)
+    largest = float(np.abs(y).max(initial=0.0)) * float(weights.max(initial=1.0))
+    return 1e-12 * largest * max(max_card, 1)
 
 
 def _distinct_draws(rng: np.random.Generator, population: int, rows: int, width: int) -> IntArray:

@@ -75,7 +75,7 @@ def as_weights(w: sp.spmatrix | sp.sparray, n: int, *, star: bool | None = None)
 
 
 def is_binary(w: sp.csr_matrix) -> bool:
-    """True when every stored weight is 1 (contiguity weights, the case the grouped permutations need)."""
+    """True when every stored weight is 1 (contiguity weights; then W_i = S1_i in the Gi* moments)."""
     return bool((w.data == 1.0).all())
 
 
@@ -118,23 +118,16 @@ def h3_weights(cells: h3grid.CellArray, k: int = 1, *, star: bool = True) -> sp.
     if n < 2:
         raise StatisticsError(f"a lattice of {n} cells has no neighbours to compare with")
     w = h3grid.kring_weights(cells, k, self_weight=True)
-    check_neighbourhood_size(w, k)
-    if not star:
-        w.setdiag(0)
-        w.eliminate_zeros()
-    return w
-
-
-def check_neighbourhood_size(w: sp.csr_matrix, k: int) -> None:
-    """Refuse weights whose largest neighbourhood (self included) exceeds the share the statistics allow."""
-    n = w.shape[0]
-    with_self = np.diff(w.indptr) + (w.diagonal() == 0)
-    largest = int(with_self.max())
+    largest = int(np.diff(w.indptr).max())  # cells in the biggest neighbourhood, self included
     if largest > MAX_NEIGHBOURHOOD_SHARE * n:
         raise StatisticsError(
             f"k={k} is too large for this lattice: a neighbourhood holds {largest} of {n} cells "
             f"(at most {MAX_NEIGHBOURHOOD_SHARE:.0%} allowed); use a smaller k or a larger area"
         )
+    if not star:
+        w.setdiag(0)
+        w.eliminate_zeros()
+    return w
 
 
 def row_standardised(w: sp.csr_matrix) -> sp.csr_matrix:
