@@ -5,6 +5,12 @@ Run: ``.venv/bin/python bench/stats.py``. Prints ours beside esda's time for ana
 Local Moran (999), with the ratio; then ours alone on the full-municipality (~144,000 cells) and a
 1,000,000-cell lattice. The last line is one JSON object with every figure.
 
+Then the Mann-Kendall trend of every location (ours vectorised beside pymannkendall's per-series loop,
+extrapolated from 500 series) and the full weekly recompute the service does: two years of demo data
+(>= 100,000 reports) imported into SQLite, then one uncached ``hotspots.analysis.compute`` (lattice,
+Gi* with 999 permutations, Local Moran, emerging hotspots over 52 weeks, KDE, week-over-week), in a child
+process so its peak memory is its own.
+
 Sizes: esda runs on ~10,000 res-10 cells (its 999-permutation runs take a few seconds each there; on
 144,000 cells they would take minutes), so the whole script stays well under three minutes. esda gets one
 warm-up call first so numba compilation is not counted against it, and runs with its default ``n_jobs``
@@ -14,21 +20,28 @@ warm-up call first so numba compilation is not counted against it, and runs with
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import libpysal
 import numpy as np
+import pymannkendall
 import scipy.sparse as sp
 from esda.getisord import G_Local
 from esda.moran import Moran_Local
 
 from hotspots import h3grid
+from hotspots.stats.emerging import EmergingHotspots
 from hotspots.stats.gistar import GiStar, gi_star_z
 from hotspots.stats.inference import conditional_randomisation
 from hotspots.stats.moran import LocalMoran
+from hotspots.stats.trend import MannKendall
 from hotspots.stats.weights import as_weights
 
 OREBRO = (59.2741, 15.2066)
@@ -133,6 +146,72 @@ def warm_up_esda() -> None:
     Moran_Local(y, esda_w(w.multiply(w.T != 0) - sp.identity(cells.size)), permutations=9, seed=1)
 
 
+def bench_mann_kendall(cells: h3grid.CellArray, weeks: int = 52) -> dict[str, float]:
+    """Trend test on every location's 52 weekly Gi* z-scores: ours on the whole array vs pymannkendall."""
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(0.05, size=(cells.size, weeks)).astype(float)
+    counts[:500] += rng.poisson(3.0, size=(500, weeks))
+    z = EmergingHotspots(counts, h3grid.kring_weights(cells, 1)).z
+    ours = best_time(lambda: MannKendall(z))
+    sample = z[:500]
+    peer = best_time(lambda: [pymannkendall.original_test(series) for series in sample]) * cells.size / 500
+    return {"ours_s": ours, "pymannkendall_extrapolated_s": peer, "cells": int(cells.size), "weeks": weeks}
+
+
+RECOMPUTE = """
+import sys, time, resource
+from datetime import date
+from hotspots.analysis import AnalysisParams, compute
+from hotspots.areas import load_areas
+from hotspots.config import Settings
+from hotspots.store import open_store
+settings = Settings(database_url=f"sqlite:///{sys.argv[1]}", study_extent_m=float(sys.argv[3]))
+engine, areas = open_store(settings), load_areas(settings)
+params = AnalysisParams(window="28d", end=date.fromisoformat(sys.argv[2])).resolved(settings)
+compute(engine, settings, areas, params)  # warm: lattice polyfill (cached per areas file) and imports
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+times = []
+for seed in range(3):
+    t0 = time.perf_counter()
+    result = compute(engine, settings, areas, params.__class__(**{**params.__dict__, "seed": seed}))
+    times.append(time.perf_counter() - t0)
+print(min(times), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, result.lattice.cells.size)
+"""
+
+
+def bench_full_recompute() -> dict[str, dict[str, float]]:
+    """Import two years of demo data, then time one uncached weekly recompute in a fresh process: on the
+    default study area and on the whole municipality (study extent 100 km: every cell of every area)."""
+    from datetime import date
+
+    from hotspots import demo, ingest
+    from hotspots.areas import load_areas
+    from hotspots.config import Settings
+    from hotspots.store import open_store
+
+    end = date(2026, 11, 15)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = demo.write(Path(tmp), weeks=104, seed=1, end=end)
+        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'demo.db'}")
+        ingest.import_file(open_store(settings), files.reports, settings=settings, areas=load_areas(settings))
+        figures = {}
+        for name, extent_m in (("study_area", settings.study_extent_m), ("whole_municipality", 100_000.0)):
+            out = subprocess.run(
+                [sys.executable, "-c", RECOMPUTE, str(Path(tmp) / "demo.db"), end.isoformat(), str(extent_m)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            seconds, peak_mb, cells = float(out[0]), float(out[1]), int(out[2])
+            figures[name] = {
+                "reports": files.rows,
+                "lattice_cells": cells,
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+            }
+    return figures
+
+
 def main() -> None:
     warnings.simplefilter("ignore")  # esda's deprecation notices
     warm_up_esda()
@@ -162,6 +241,17 @@ def main() -> None:
     figures["million_cells"] = int(million.size)
     figures["million_gi_analytic_s"] = bench_ours_only(million, 0)
     print(f"ours, {million.size} cells: analytic Gi* {figures['million_gi_analytic_s']:.3f} s")
+    mk = figures["mann_kendall"] = bench_mann_kendall(municipality)
+    print(
+        f"Mann-Kendall, {mk['cells']} cells x {mk['weeks']} weeks: ours {mk['ours_s']:.3f} s, "
+        f"pymannkendall loop ~{mk['pymannkendall_extrapolated_s']:.0f} s (extrapolated from 500 series)"
+    )
+    figures["full_recompute"] = bench_full_recompute()
+    for name, full in figures["full_recompute"].items():
+        print(
+            f"full weekly recompute ({name}), {full['reports']:,} demo reports over 104 weeks, "
+            f"{full['lattice_cells']} cells: {full['seconds']:.2f} s, peak memory {full['peak_mb']:.0f} MB"
+        )
     print(json.dumps(figures))
 
 

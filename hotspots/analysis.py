@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
+from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
 from hotspots import h3grid
@@ -36,7 +37,7 @@ from hotspots.errors import HotspotsError, StatisticsError
 from hotspots.stats.change import WeekOverWeek
 from hotspots.stats.emerging import CATEGORY_LABELS, EmergingHotspots, iso_week_steps, weekly_cube
 from hotspots.stats.gistar import GiStar
-from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density
+from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density, to_sweref
 from hotspots.stats.moran import LocalMoran
 from hotspots.stats.weights import h3_weights
 from hotspots.store import dataset_version, read_reports
@@ -117,14 +118,6 @@ def _area_cells(areas: Areas, resolution: int) -> tuple[h3grid.CellArray, h3grid
     )
 
 
-def extent_rings(resolution: int, extent_m: float) -> int:
-    """Grid distance that covers ``extent_m`` metres at ``resolution`` (centre spacing = edge * sqrt(3))."""
-    import h3
-
-    spacing = h3.average_hexagon_edge_length(resolution, unit="m") * np.sqrt(3.0)
-    return max(0, int(np.ceil(extent_m / spacing)))
-
-
 def build_lattice(
     areas: Areas, resolution: int, k: int, active: h3grid.CellArray, extent_m: float
 ) -> Lattice:
@@ -136,8 +129,15 @@ def build_lattice(
     "99 % hotspot". The study area is where reports can occur; its zero cells are still in the lattice.
     """
     every, partnership = _area_cells(areas, resolution)
-    reach = h3grid.grid_disk(np.unique(active), extent_rings(resolution, extent_m))
-    core = np.union1d(np.intersect1d(every, reach, assume_unique=True), partnership)
+    active = np.unique(active)
+    near = np.zeros(every.size, dtype=bool)
+    if active.size:
+        tree = cKDTree(np.column_stack(to_sweref(*h3grid.cells_to_latlng(active))))
+        distance, _ = tree.query(
+            np.column_stack(to_sweref(*h3grid.cells_to_latlng(every))), distance_upper_bound=extent_m
+        )
+        near = np.isfinite(distance)
+    core = np.union1d(every[near], partnership)
     cells = h3grid.grid_disk(core, k)
     lat, lon = h3grid.cells_to_latlng(cells)
     return Lattice(cells=cells, area_id=areas.assign(lat, lon), weights=h3_weights(cells, k, star=True))
