@@ -110,8 +110,48 @@ class Settings(BaseSettings):
     )
     neighbourhood_k: int = Field(1, ge=1, le=10, description="H3 k-ring of the Gi* neighbourhood")
     permutations: int = Field(999, ge=0, description="Conditional randomisation draws for pseudo p-values")
+    # Priority score weights (formula in hotspots/priorities.py); defaults chosen by `hotspots backtest --tune`.
+    score_weight_neighbours: float = Field(
+        4.0, ge=0, description="Priority score: weight of the neighbouring cells' mean intensity"
+    )
+    score_weight_significance: float = Field(
+        0.0, ge=0, description="Priority score: bonus for a significant Gi* hot spot (at 99 %)"
+    )
+    score_weight_emerging: float = Field(
+        0.0, ge=0, description="Priority score: bonus for a new, consecutive or intensifying hot spot"
+    )
+    score_weight_recency: float = Field(
+        0.0, ge=0, description="Priority score: bonus for reports in the current week (halves per week)"
+    )
+    place_label_distance_m: float = Field(
+        150.0, ge=0, description="A place gets a named place's label within this distance, else 'N m NO om …'"
+    )
+    measure_buffer_m: float = Field(
+        400.0, gt=0, description="Follow-up of a measure: width of the buffer ring around its target"
+    )
     suppression_threshold: int = Field(5, ge=0, description="Planner exports drop cells under this count")
+    retention_months: int = Field(
+        36, ge=1, description="`hotspots purge` default: reports older than this many months are deleted"
+    )
+    basemap_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="XYZ template of the map background ('' for none); the map works without it when offline",
+    )
+    basemap_attribution: str = Field(
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+        description="Attribution shown for the basemap (HTML)",
+    )
     secret_key: str = Field("dev-insecure-change-me", description="Signs session cookies; set in production")
+    max_upload_bytes: int = Field(
+        50_000_000, ge=1, description="Largest request body the API accepts (uploads, batches); larger -> 413"
+    )
+    session_max_age: int = Field(8 * 3600, ge=60, description="Seconds a browser login stays valid")
+    session_cookie_secure: bool = Field(
+        False, description="Send the session cookie over HTTPS only (set true behind TLS)"
+    )
+    login_rate_limit: int = Field(
+        5, ge=1, description="Failed logins per user and client address per minute before 429"
+    )
 
     @field_validator("timezone")
     @classmethod

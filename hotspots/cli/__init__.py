@@ -15,6 +15,7 @@ from hotspots.cli import (  # noqa: F401  (imported for their @app.command regis
     compute,
     demo,
     ingest,
+    ops,
 )
 from hotspots.cli.app import app
 

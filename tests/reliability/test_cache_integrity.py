@@ -1,0 +1,86 @@
+"""A stale or corrupted statistics cache is recomputed, never served.
+
+Stale: another engine (another API worker, the CLI) writes to the store; the dataset version moves, so
+the next request recomputes. Corrupted: a cached entry changed in place (an array, its recorded version)
+fails its checksum on the next hit and is recomputed from the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy.engine import Engine
+
+from hotspots import analysis, ingest
+from hotspots.analysis import Analysis, AnalysisParams, analyse
+from hotspots.areas import Areas
+from hotspots.config import Settings
+from hotspots.store import open_store
+from tests.reliability.conftest import write_reports_csv
+
+PARAMS = AnalysisParams(window="28d", permutations=0)
+
+
+@pytest.fixture
+def small_store(tmp_path: Path, areas: Areas) -> Iterator[tuple[Settings, Engine]]:
+    """A SQLite store with 800 reports of the last 20 days, and an empty analysis cache."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", permutations=0)
+    engine = open_store(settings)
+    csv = write_reports_csv(tmp_path / "first.csv", 800, prefix="first", days=20)
+    ingest.import_file(engine, csv, settings=settings, areas=areas)
+    analysis.clear_cache()
+    yield settings, engine
+    analysis.clear_cache()
+    engine.dispose()
+
+
+def test_a_write_through_another_engine_makes_the_cache_stale(
+    small_store: tuple[Settings, Engine], tmp_path: Path, areas: Areas
+) -> None:
+    settings, engine = small_store
+    first = analyse(engine, settings, areas, PARAMS)
+    assert analyse(engine, settings, areas, PARAMS) is first
+
+    other_worker = open_store(settings)  # another engine on the store, as another API worker or the CLI
+    more = write_reports_csv(tmp_path / "more.csv", 300, prefix="more", seed=1, days=20)
+    assert ingest.import_file(other_worker, more, settings=settings, areas=areas).rows_added == 300
+    other_worker.dispose()
+
+    second = analyse(engine, settings, areas, PARAMS)
+    assert second is not first
+    assert second.dataset_version == first.dataset_version + 1
+    assert second.reports_in_window == first.reports_in_window + 300
+    assert second.etag != first.etag
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda r: r.count.__setitem__(np.argmax(r.count), 0.0), id="count-array"),
+        pytest.param(lambda r: r.gi.z.__imul__(-1.0), id="gi-z-array"),
+        pytest.param(lambda r: setattr(r, "dataset_version", r.dataset_version + 7), id="recorded-version"),
+    ],
+)
+def test_a_cached_entry_changed_in_place_is_recomputed(
+    small_store: tuple[Settings, Engine],
+    areas: Areas,
+    tamper: Callable[[Analysis], object],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings, engine = small_store
+    cached = analyse(engine, settings, areas, PARAMS)
+    truth = (cached.count.copy(), cached.gi.z.copy(), cached.dataset_version)
+    tamper(cached)
+
+    with caplog.at_level(logging.WARNING, logger="hotspots.analysis"):
+        served = analyse(engine, settings, areas, PARAMS)
+    assert served is not cached
+    assert "checksum" in caplog.text
+    np.testing.assert_array_equal(served.count, truth[0])
+    np.testing.assert_allclose(served.gi.z, truth[1])
+    assert served.dataset_version == truth[2]
+    assert analyse(engine, settings, areas, PARAMS) is served  # the fresh entry is cached
