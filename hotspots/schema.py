@@ -145,3 +145,23 @@ store_meta = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.BigInteger(), nullable=False),
 )
+
+# Measures (insatser) EST decided: where (a point and radius, H3 cells, or a GeoJSON polygon), what, who,
+# when. Follow-up compares reports before and after around the target (hotspots.measures).
+measures = sa.Table(
+    "measures",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("organisation", sa.String(128), nullable=False),
+    sa.Column("lat", sa.Float(), nullable=False),  # the point, or a representative point of cells/polygon
+    sa.Column("lon", sa.Float(), nullable=False),
+    sa.Column("radius_m", sa.Float(), nullable=True),
+    sa.Column("cells", sa.Text(), nullable=True),  # space-separated H3 cell ids (hex), any resolution
+    sa.Column("polygon", sa.Text(), nullable=True),  # GeoJSON geometry, WGS84
+    sa.Column("start_date", sa.Date(), nullable=False, index=True),
+    sa.Column("end_date", sa.Date(), nullable=True),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", UtcTimestamp(), nullable=False),
+)

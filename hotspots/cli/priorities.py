@@ -1,0 +1,96 @@
+"""``hotspots priorities``: the ranked places for a window, with reasons, for EST and field teams.
+
+hotspots priorities --area Vivalla --top 10
+hotspots priorities --format html --out vivalla.html --area Vivalla
+hotspots priorities --format csv --lang en --out list.csv
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hotspots.areas import load_areas
+from hotspots.cli.app import app, console, err_console
+from hotspots.cli.compute import CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
+from hotspots.config import get_settings
+from hotspots.errors import HotspotsError
+from hotspots.priorities import build_priorities, render
+from hotspots.store import open_store
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    geojson = "geojson"
+    html = "html"
+
+
+class Language(StrEnum):
+    sv = "sv"
+    en = "en"
+
+
+@app.command("priorities")
+def priorities_command(
+    area: Annotated[str | None, typer.Option(help="Rank only this area's places (name or id).")] = None,
+    top: Annotated[int, typer.Option(min=1, max=500, help="Number of places.")] = 20,
+    window: WindowOpt = "28d",
+    end: EndOpt = None,
+    category: CategoryOpt = None,
+    source: SourceOpt = None,
+    fmt: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", help="table on screen (JSON when --out is given), or json/csv/geojson/html."
+        ),
+    ] = OutputFormat.table,
+    lang: Annotated[Language, typer.Option(help="Language of labels and reasons.")] = Language.sv,
+    decimal_comma: Annotated[
+        bool | None,
+        typer.Option("--decimal-comma/--decimal-point", help="CSV decimals (default: comma for sv)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Ranked places to act on, with reasons in words, labels, coordinates and map links."""
+    settings = get_settings()
+    try:
+        params = params_from_options(window, end, None, category, source)
+        with err_console.status("ranking…"):
+            plist = build_priorities(
+                open_store(settings),
+                settings,
+                load_areas(settings),
+                params,
+                area=area,
+                top=top,
+                lang=lang.value,
+            )
+    except HotspotsError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    if fmt is OutputFormat.table and out is None:
+        sv = lang is Language.sv
+        table = Table(
+            title=f"{plist.area or ('Alla områden' if sv else 'All areas')}: {plist.start:%Y-%m-%d} – {plist.last_day}"
+        )
+        for column in ("#", "poäng" if sv else "score", "område" if sv else "area", "plats" if sv else "place",
+                       "skäl" if sv else "reasons"):  # fmt: skip
+            table.add_column(column, overflow="fold")
+        for e in plist:
+            table.add_row(str(e.rank), f"{e.score:.1f}", e.area, e.label, e.reason)
+        console.print(table)
+        return
+    data = render(plist, "json" if fmt is OutputFormat.table else fmt.value, decimal_comma=decimal_comma)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        out.write_bytes(data)
+        err_console.print(f"{len(plist)} places written to {out}")

@@ -1,0 +1,56 @@
+"""Place labels: the nearest named place's name when close, else distance and direction from it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from hotspots.config import Settings
+from hotspots.places import Places, load_places
+
+TO_METRIC = Transformer.from_crs("EPSG:4326", "EPSG:3006", always_xy=True)
+TO_WGS84 = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)
+PLACES = Places.from_records([("Vivalla centrum", 59.2985, 15.1875), ("Stortorget", 59.2712, 15.2133)])
+
+
+def offset(lat: float, lon: float, east_m: float, north_m: float) -> tuple[float, float]:
+    """The point ``east_m`` / ``north_m`` metres away on the SWEREF 99 TM grid."""
+    x, y = TO_METRIC.transform(lon, lat)
+    new_lon, new_lat = TO_WGS84.transform(x + east_m, y + north_m)
+    return new_lat, new_lon
+
+
+@pytest.mark.parametrize(
+    ("east", "north", "sv", "en"),
+    [
+        (0, 300, "300 m N om Vivalla centrum", "300 m N of Vivalla centrum"),
+        (212, 212, "300 m NO om Vivalla centrum", "300 m NE of Vivalla centrum"),
+        (420, 0, "400 m O om Vivalla centrum", "400 m E of Vivalla centrum"),
+        (-212, -212, "300 m SV om Vivalla centrum", "300 m SW of Vivalla centrum"),
+        (0, -260, "250 m S om Vivalla centrum", "250 m S of Vivalla centrum"),
+    ],
+)
+def test_far_points_get_distance_and_compass_direction(east: float, north: float, sv: str, en: str) -> None:
+    lat, lon = offset(59.2985, 15.1875, east, north)
+    assert PLACES.label([lat], [lon], near_m=150).tolist() == [sv]
+    assert PLACES.label([lat], [lon], near_m=150, lang="en").tolist() == [en]
+
+
+def test_near_points_get_the_name_of_the_nearest_place() -> None:
+    near_vivalla = offset(59.2985, 15.1875, 80, -60)
+    near_stortorget = offset(59.2712, 15.2133, -100, 0)
+    labels = PLACES.label(
+        [near_vivalla[0], near_stortorget[0]], [near_vivalla[1], near_stortorget[1]], near_m=150
+    )
+    assert labels.tolist() == ["Vivalla centrum", "Stortorget"]
+    index, distance, _ = PLACES.nearest([near_vivalla[0]], [near_vivalla[1]])
+    assert index.tolist() == [0]
+    assert np.isclose(distance[0], 100.0, atol=1.0)
+
+
+def test_shipped_places_file_labels_its_own_places() -> None:
+    places = load_places(Settings())
+    frame = places.frame.drop_duplicates(subset=["lat", "lon"]).head(10)
+    labels = places.label(frame["lat"], frame["lon"], near_m=10)
+    assert labels.tolist() == frame["name"].tolist()
