@@ -12,10 +12,14 @@ Each command lives in its own module below and registers itself on the shared ``
 from __future__ import annotations
 
 from hotspots.cli import (  # noqa: F401  (imported for their @app.command registrations)
+    backtest,
     compute,
     demo,
     ingest,
+    map,
+    measures,
     ops,
+    priorities,
 )
 from hotspots.cli.app import app
 

@@ -1,0 +1,56 @@
+"""``hotspots map``: write the current picture as one self-contained HTML file, for a room without network.
+
+    hotspots map --out var/lagesbild.html                  # last 28 days ending today
+    hotspots map --out v46.html --window 7d --end 2026-11-15 --lang en
+
+The file carries Leaflet and the page's script inline, the area boundaries and the hot cells (Gi* bin > 0)
+as GeoJSON, and the top priority places as numbered markers: a few hundred kB, no server needed. The
+basemap still loads when the computer happens to be online.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from hotspots.analysis import analyse
+from hotspots.areas import load_areas
+from hotspots.cli.app import app, console, err_console
+from hotspots.cli.compute import AreaOpt, CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
+from hotspots.config import get_settings
+from hotspots.errors import HotspotsError
+from hotspots.priorities import build_priorities
+from hotspots.store import open_store
+from maps.page import PRIORITY_MARKERS, PageQuery, priority_places, standalone_page
+
+
+@app.command("map")
+def map_command(
+    out: Annotated[Path, typer.Option(help="HTML file to write.", dir_okay=False, writable=True)],
+    window: WindowOpt = "28d",
+    end: EndOpt = None,
+    area: AreaOpt = None,
+    category: CategoryOpt = None,
+    source: SourceOpt = None,
+    lang: Annotated[Literal["sv", "en"], typer.Option(help="Language of labels and legend.")] = "sv",
+) -> None:
+    """A self-contained HTML map of the current picture (hot cells, areas, priority places)."""
+    settings = get_settings()
+    try:
+        params = params_from_options(window, end, area, category, source)
+        engine, areas = open_store(settings), load_areas(settings)
+        with err_console.status("computing…"):
+            analysis = analyse(engine, settings, areas, params)
+            priorities = build_priorities(
+                engine, settings, areas, params, top=PRIORITY_MARKERS, lang=lang, with_follow_up=False
+            )
+    except HotspotsError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    filters = {"window": window, "category": category, "source": source}
+    html = standalone_page(analysis, settings, PageQuery(filters, lang), priority_places(priorities))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    console.print(f"{out} ({len(html.encode()) / 1000:.0f} kB)")

@@ -1,0 +1,284 @@
+"""The map's tile layers: which cells of an analysis each layer draws, and what its features carry.
+
+A hexagon layer picks cells of the analysis lattice and *extensive* per-cell columns (counts, indicator
+columns) that ``HexagonLattice`` sums into parent cells at coarse zooms; ``properties`` then turns the
+sums of one tile into what the browser styles and shows (a Gi* bin, an emerging category, a mean).
+Lattices are built once per (analysis, layer, week) and kept in ``Analysis.extra``, so they live and
+die with the cached analysis.
+
+>>> # tile = layer_tile(analysis, "hotspots", TMS.tile(15.16, 59.28, 14))
+>>> # mapbox_vector_tile.decode(tile)["hotspots"]["features"][0]["properties"]
+>>> # {'gi_bin': 3, 'count': 11, 'cells': 1, 'hot_cells': 1, 'z': 4.7}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from enum import StrEnum
+from functools import lru_cache
+from typing import NamedTuple
+
+import morecantile
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from hotspots.analysis import Analysis
+from hotspots.areas import Areas
+from hotspots.errors import HotspotsError
+from hotspots.measures import Measure
+from hotspots.stats.emerging import CATEGORIES
+from maps import mvt
+from maps.tilegrid import BUFFER, TMS, HexagonLattice, cell_feature_ids, clip_rings, lnglat_to_mercator
+
+ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+#: Gi_Bin values from the strongest hot to the weakest cold: a parent hexagon shows the first present.
+BIN_PRECEDENCE = (3, 2, 1, -3, -2, -1)
+#: Heat cells below this share of the densest cell are not drawn (the KDE tail covers the whole lattice).
+HEAT_FLOOR = 0.02
+
+Columns = dict[str, np.ndarray]
+
+
+class Layer(StrEnum):
+    """Tile layers; the value is the MVT layer name and the URL segment."""
+
+    cells = "cells"
+    heat = "heat"
+    hotspots = "hotspots"
+    emerging = "emerging"
+    measures = "measures"
+    areas = "areas"
+
+
+#: Layers whose content changes with the ``week`` parameter.
+WEEKLY_LAYERS = frozenset({Layer.cells, Layer.hotspots})
+
+
+class UnknownWeek(HotspotsError):
+    """The requested ISO week is not one of the analysis's weekly steps."""
+
+
+def week_index(analysis: Analysis, week: str) -> int:
+    """Column of ``analysis.cube`` (and ``emerging.bins``) holding ISO week ``week`` ('2026-W45')."""
+    match = ISO_WEEK.match(week)
+    if not match:
+        raise UnknownWeek(f"week must look like 2026-W45, got {week!r}")
+    try:
+        monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+    except ValueError as exc:
+        raise UnknownWeek(f"no ISO week {week!r}: {exc}") from exc
+    position = analysis.weeks.get_indexer(pd.PeriodIndex([pd.Period(monday, "W-SUN")]))[0]
+    if position < 0:
+        first, last = (w.start_time.isocalendar() for w in (analysis.weeks[0], analysis.weeks[-1]))
+        raise UnknownWeek(
+            f"week {week} is outside the analysed weeks {first.year}-W{first.week:02d}..{last.year}-W{last.week:02d}"
+        )
+    return int(position)
+
+
+def iso_week_label(period: pd.Period) -> str:
+    """'2026-W45' for a weekly period."""
+    iso = period.start_time.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+class HexagonLayer(NamedTuple):
+    """How one hexagon layer draws an analysis.
+
+    ``cells_and_columns(analysis, week)`` returns which lattice cells are drawn and their summable
+    columns; ``properties(sums)`` turns one tile's (parent-summed) columns into feature properties.
+    """
+
+    cells_and_columns: Callable[[Analysis, int | None], tuple[npt.NDArray[np.bool_], Columns]]
+    properties: Callable[[Mapping[str, np.ndarray]], Columns]
+
+
+def _cells(analysis: Analysis, week: int | None) -> tuple[npt.NDArray[np.bool_], Columns]:
+    """Reports per cell in the window, or in one week of the cube; only cells with reports."""
+    if week is not None:
+        count = analysis.cube[:, week].astype(np.int64)
+        return count > 0, {"count": count}
+    return analysis.count > 0, {
+        "count": analysis.count.astype(np.int64),
+        "intensity": analysis.intensity,
+    }
+
+
+def _cells_properties(sums: Mapping[str, np.ndarray]) -> Columns:
+    out: Columns = {"count": sums["count"]}
+    if "intensity" in sums:
+        out["intensity"] = np.round(sums["intensity"], 2)
+    return out
+
+
+def _hotspots(analysis: Analysis, week: int | None) -> tuple[npt.NDArray[np.bool_], Columns]:
+    """Significant cells (Gi_Bin != 0) of the window, or of one week's space-time Gi*.
+
+    Bins are not summable, so each bin becomes an indicator column; the z-score rides along as a sum
+    that is only shown where a feature is a single cell.
+    """
+    if week is None:
+        bins, z, count = analysis.gi.gi_bin, analysis.gi.z, analysis.count
+    else:
+        bins, z, count = analysis.emerging.bins[:, week], analysis.emerging.z[:, week], analysis.cube[:, week]
+    columns: Columns = {f"bin{b}": (bins == b).astype(np.int64) for b in BIN_PRECEDENCE}
+    columns.update(count=count.astype(np.int64), cells=np.ones(bins.size, dtype=np.int64), z=z)
+    return bins != 0, columns
+
+
+def _hotspots_properties(sums: Mapping[str, np.ndarray]) -> Columns:
+    present = np.column_stack([sums[f"bin{b}"] > 0 for b in BIN_PRECEDENCE])
+    single = sums["cells"] == 1
+    return {
+        "gi_bin": np.asarray(BIN_PRECEDENCE)[present.argmax(axis=1)],
+        "count": sums["count"],
+        "cells": sums["cells"],
+        "hot_cells": sum(sums[f"bin{b}"] for b in BIN_PRECEDENCE if b > 0),
+        "z": np.where(single, np.round(sums["z"], 2), np.nan),
+    }
+
+
+def _emerging(analysis: Analysis, week: int | None) -> tuple[npt.NDArray[np.bool_], Columns]:
+    """Cells with an emerging-hotspot pattern, one indicator column per category code."""
+    category = analysis.emerging.category
+    columns: Columns = {code: (category == code).astype(np.int64) for code in CATEGORIES[:-1]}
+    return category != CATEGORIES[-1], columns
+
+
+def _emerging_properties(sums: Mapping[str, np.ndarray]) -> Columns:
+    """A parent hexagon shows its most frequent pattern (ties: the order of ``CATEGORIES``, hot first)."""
+    codes = CATEGORIES[:-1]
+    counts = np.column_stack([sums[code] for code in codes])
+    return {"category": np.asarray(codes)[counts.argmax(axis=1)], "cells": counts.sum(axis=1)}
+
+
+def _heat(analysis: Analysis, week: int | None) -> tuple[npt.NDArray[np.bool_], Columns]:
+    """Kernel density scaled to the densest cell (0..1); summed with a cell count to give means."""
+    top = float(analysis.density.max(initial=0.0))
+    level = analysis.density / top if top > 0 else np.zeros_like(analysis.density)
+    return level >= HEAT_FLOOR, {"level": level, "cells": np.ones(level.size, dtype=np.int64)}
+
+
+def _heat_properties(sums: Mapping[str, np.ndarray]) -> Columns:
+    return {"level": np.round(sums["level"] / sums["cells"], 2)}
+
+
+HEXAGON_LAYERS: dict[Layer, HexagonLayer] = {
+    Layer.cells: HexagonLayer(_cells, _cells_properties),
+    Layer.hotspots: HexagonLayer(_hotspots, _hotspots_properties),
+    Layer.emerging: HexagonLayer(_emerging, _emerging_properties),
+    Layer.heat: HexagonLayer(_heat, _heat_properties),
+}
+
+
+def hexagon_lattice(analysis: Analysis, layer: Layer, week: int | None = None) -> HexagonLattice:
+    """The lattice a hexagon layer draws for ``analysis`` (built once, kept with the analysis)."""
+    week = week if layer in WEEKLY_LAYERS else None
+    key = f"tiles/{layer.value}/{week}"
+    if key not in analysis.extra:
+        drawn, columns = HEXAGON_LAYERS[layer].cells_and_columns(analysis, week)
+        analysis.extra[key] = HexagonLattice(
+            analysis.lattice.cells[drawn], {name: column[drawn] for name, column in columns.items()}
+        )
+    lattice: HexagonLattice = analysis.extra[key]
+    return lattice
+
+
+def measure_lattice(measures: Sequence[Measure], resolution: int) -> HexagonLattice:
+    """The target cells of ``measures`` with how many of them cover each cell (a loop over a few measures)."""
+    targets = [m.target_cells(resolution) for m in measures]
+    cells, count = np.unique(
+        np.concatenate(targets) if targets else np.empty(0, np.uint64), return_counts=True
+    )
+    return HexagonLattice(cells, {"measures": count.astype(np.int64)})
+
+
+def measures_key(measures: Sequence[Measure]) -> str:
+    """What the measures layer's content depends on (recording or ending a measure changes it)."""
+    return ",".join(f"{m.id}:{m.start}:{m.end}" for m in measures)
+
+
+def layer_tile(
+    analysis: Analysis,
+    layer: Layer,
+    tile: morecantile.Tile,
+    week: int | None = None,
+    measures: Sequence[Measure] = (),
+) -> bytes:
+    """MVT bytes of one layer and tile (``mvt.EMPTY_TILE`` when nothing is drawn there).
+
+    ``measures`` are those in force during the window (``hotspots.measures.list_measures``), for the
+    measures layer.
+    """
+    if layer is Layer.areas:
+        return area_outlines(analysis.areas).encode(tile)
+    if layer is Layer.measures:
+        key = f"tiles/{layer.value}/{measures_key(measures)}"
+        if key not in analysis.extra:
+            assert analysis.params.resolution is not None  # resolved parameters
+            analysis.extra[key] = measure_lattice(measures, analysis.params.resolution)
+        lattice: HexagonLattice = analysis.extra[key]
+        return lattice.encode(tile, layer.value)
+    hexagons = hexagon_lattice(analysis, layer, week).select(tile)
+    if hexagons.cells.size == 0:
+        return mvt.EMPTY_TILE
+    return mvt.encode_hexagon_layer(
+        layer.value,
+        hexagons.rings,
+        HEXAGON_LAYERS[layer].properties(hexagons.values),
+        ids=cell_feature_ids(hexagons.cells),
+    )
+
+
+class AreaOutlines:
+    """Area polygons as padded exterior rings in EPSG:3857, cut into tiles like the hexagons.
+
+    Holes are left out: the layer draws boundaries, and an enclave's own ring is drawn anyway.
+    Sutherland-Hodgman clipping (``clip_rings``) is exact for concave rings against the square tile;
+    where a concave ring leaves and re-enters, the seam runs along the clip edge in the buffer, off screen.
+    """
+
+    def __init__(self, areas: Areas) -> None:
+        frame = areas.frame
+        parts, owner = shapely.get_parts(np.asarray(frame.geometry), return_index=True)
+        coords, ring = shapely.get_coordinates(shapely.get_exterior_ring(parts), return_index=True)
+        sizes = np.bincount(ring, minlength=parts.size) - 1  # drop the closing vertex
+        starts = np.r_[0, np.cumsum(sizes + 1)[:-1]]
+        vertex = np.minimum(np.arange(sizes.max()), (sizes - 1)[:, None])
+        lnglat = coords[starts[:, None] + vertex]
+        x, y = lnglat_to_mercator(lnglat[..., 0], lnglat[..., 1])
+        self.rings = np.stack((x, y), axis=2)
+        self.bounds = np.column_stack((x.min(axis=1), y.min(axis=1), x.max(axis=1), y.max(axis=1)))
+        self.properties: Columns = {
+            "area_id": frame["area_id"].to_numpy(dtype=str)[owner],
+            "name": frame["name"].to_numpy(dtype=str)[owner],
+            "kind": frame["kind"].to_numpy(dtype=str)[owner],
+        }
+
+    def encode(self, tile: morecantile.Tile, *, extent: int = mvt.EXTENT, buffer: int = BUFFER) -> bytes:
+        left, bottom, right, top = TMS.xy_bounds(tile)
+        scale = extent / (right - left)
+        margin = buffer / scale
+        near = np.flatnonzero(
+            (self.bounds[:, 0] <= right + margin)
+            & (self.bounds[:, 2] >= left - margin)
+            & (self.bounds[:, 1] <= top + margin)
+            & (self.bounds[:, 3] >= bottom - margin)
+        )
+        if near.size == 0:
+            return mvt.EMPTY_TILE
+        tile_xy = (self.rings[near] - [left, top]) * [scale, -scale]
+        rings = np.rint(clip_rings(tile_xy, -buffer, extent + buffer)).astype(np.int64)
+        return mvt.encode_hexagon_layer(
+            Layer.areas.value, rings, {key: column[near] for key, column in self.properties.items()}, extent
+        )
+
+
+@lru_cache(maxsize=4)
+def area_outlines(areas: Areas) -> AreaOutlines:
+    """Outlines of an areas file, built on the first areas tile."""
+    return AreaOutlines(areas)

@@ -1,0 +1,460 @@
+"""The EST map page: a folium map whose overlays, filters, week slider and legend run on vendored assets.
+
+folium writes the page skeleton (map, basemap, layer control, fullscreen) and one small script per
+overlay; ``static/hotspots-map.js`` draws the overlays (vector tiles with Leaflet.VectorGrid, or inline
+GeoJSON in the offline file) and the controls. Every script and stylesheet folium would load from a CDN
+is replaced by the app's own ``/static`` copies, so the page loads nothing from outside but the optional
+basemap. Palettes and labels live here, once, and reach the browser as JSON.
+
+>>> # html = build_page(analysis, settings, PageQuery({"window": "28d"}), tiles_url="/tiles",
+>>> #                   static_url="/static", nonce="abc")
+>>> # offline = standalone_page(analysis, settings, PageQuery({"window": "28d"}))
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlencode
+
+import folium
+import folium.plugins
+import numpy as np
+import shapely
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
+
+from hotspots.analysis import Analysis, emerging_label
+from hotspots.config import Settings
+from hotspots.priorities import PriorityEntry
+from hotspots.stats.emerging import CATEGORIES
+from maps.layers import WEEKLY_LAYERS, Layer, iso_week_label
+from maps.tilegrid import cell_rings_lnglat
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Priority places drawn as numbered markers (the top of the list).
+PRIORITY_MARKERS = 10
+#: Weeks the slider steps through (the last N weekly steps of the analysis).
+WEEK_STEPS = 12
+WINDOW_CHOICES = ("7d", "14d", "28d", "90d", "365d")
+
+#: (folium resource name, path under the static URL). Replace folium's CDN defaults.
+MAP_JS = (
+    ("leaflet", "vendor/leaflet/leaflet.js"),
+    ("leaflet_vectorgrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"),
+    ("hotspots_map", "hotspots-map.js"),
+)
+MAP_CSS = (("leaflet_css", "vendor/leaflet/leaflet.css"), ("hotspots_map_css", "hotspots-map.css"))
+FULLSCREEN_JS = (("Control.Fullscreen.js", "vendor/leaflet.fullscreen/Control.FullScreen.js"),)
+FULLSCREEN_CSS = (("Control.FullScreen.css", "vendor/leaflet.fullscreen/Control.FullScreen.css"),)
+
+#: ArcGIS's hot spot colours, so analysts read the bins as they know them.
+GI_BIN_COLOURS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", -1: "#c0ccbe", -2: "#849eba", -3: "#4575b5"}
+_PATTERN_COLOURS = ("#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272", "#fcbba1", "#fee0d2")
+_COLD_COLOURS = ("#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#c6dbef", "#deebf7")
+EMERGING_COLOURS = dict(zip(CATEGORIES[:-1], _PATTERN_COLOURS + _COLD_COLOURS, strict=True))
+#: Reports per hexagon (lower bounds) and their colours (ColorBrewer YlOrRd).
+COUNT_STEPS = ((1, "#ffffb2"), (2, "#fecc5c"), (4, "#fd8d3c"), (8, "#f03b20"), (16, "#bd0026"))
+#: Relative kernel density (lower bounds) and colours (ColorBrewer OrRd).
+HEAT_STEPS = ((0.0, "#fef0d9"), (0.1, "#fdcc8a"), (0.25, "#fc8d59"), (0.5, "#e34a33"), (0.75, "#b30000"))
+
+TEXT: dict[str, dict[str, str]] = {
+    "sv": {
+        "title": "Öppen narkotikahandel – lägesbild",
+        "period": "{days} dagar t.o.m. {end}",
+        "basemap": "Bakgrundskarta",
+        "areas": "Områden (partnerskap och RegSO)",
+        "hotspots": "Hotspots (Gi*)",
+        "cells": "Rapporter per hexagon",
+        "heat": "Täthet (KDE)",
+        "emerging": "Framväxande hotspots",
+        "priorities": "Prioriterade platser",
+        "measures": "Insatser",
+        "window": "Period",
+        "category": "Kategori",
+        "source": "Källa",
+        "all_categories": "Alla kategorier",
+        "all_sources": "Alla källor",
+        "week": "Vecka",
+        "whole_window": "Hela perioden",
+        "reports": "Rapporter",
+        "cells_in": "Hexagoner",
+        "hot_cells": "Varav hotspots",
+        "z": "Gi* z",
+        "legend_gi": "Hotspot-analys (Gi*)",
+        "hot_99": "Hotspot 99 % säkerhet",
+        "hot_95": "Hotspot 95 % säkerhet",
+        "hot_90": "Hotspot 90 % säkerhet",
+        "cold_90": "Kall fläck 90 % säkerhet",
+        "cold_95": "Kall fläck 95 % säkerhet",
+        "cold_99": "Kall fläck 99 % säkerhet",
+        "legend_count": "Rapporter per hexagon",
+        "legend_heat": "Relativ täthet",
+        "other_language": "English",
+        "days": "dagar",
+    },
+    "en": {
+        "title": "Open drug trade – situation picture",
+        "period": "{days} days to {end}",
+        "basemap": "Basemap",
+        "areas": "Areas (partnership and RegSO)",
+        "hotspots": "Hot spots (Gi*)",
+        "cells": "Reports per hexagon",
+        "heat": "Density (KDE)",
+        "emerging": "Emerging hot spots",
+        "priorities": "Priority places",
+        "measures": "Measures",
+        "window": "Window",
+        "category": "Category",
+        "source": "Source",
+        "all_categories": "All categories",
+        "all_sources": "All sources",
+        "week": "Week",
+        "whole_window": "Whole window",
+        "reports": "Reports",
+        "cells_in": "Hexagons",
+        "hot_cells": "Of which hot spots",
+        "z": "Gi* z",
+        "legend_gi": "Hot spot analysis (Gi*)",
+        "hot_99": "Hot spot, 99 % confidence",
+        "hot_95": "Hot spot, 95 % confidence",
+        "hot_90": "Hot spot, 90 % confidence",
+        "cold_90": "Cold spot, 90 % confidence",
+        "cold_95": "Cold spot, 95 % confidence",
+        "cold_99": "Cold spot, 99 % confidence",
+        "legend_count": "Reports per hexagon",
+        "legend_heat": "Relative density",
+        "other_language": "Svenska",
+        "days": "days",
+    },
+}
+_BIN_TEXT_KEYS = {3: "hot_99", 2: "hot_95", 1: "hot_90", -1: "cold_90", -2: "cold_95", -3: "cold_99"}
+
+
+class PageQuery(NamedTuple):
+    """The page's filters as URL parameters (window, category, source, end) and its language."""
+
+    filters: Mapping[str, Any]
+    lang: str = "sv"
+
+
+class PriorityPlace(NamedTuple):
+    """A numbered marker: rank, place label, position and the reasons in words shown in its popup."""
+
+    rank: int
+    label: str
+    lat: float
+    lon: float
+    reasons: tuple[str, ...]
+
+
+def priority_places(entries: Iterable[PriorityEntry]) -> list[PriorityPlace]:
+    """Markers of a priority list (``hotspots.priorities``): rank, label, position and reasons."""
+    return [PriorityPlace(e.rank, e.label, e.lat, e.lon, tuple(e.reasons)) for e in entries]
+
+
+class Overlay(folium.map.Layer):
+    """An overlay drawn by ``HotspotsMap.overlay`` from a JSON spec; folium adds it and lists it in the
+    layer control like any of its own layers."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = HotspotsMap.overlay({{ this._parent.get_name() }}, {{ this.spec|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, spec: Mapping[str, Any], name: str, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "HotspotsOverlay"
+        self.spec = dict(spec)
+
+
+class PageConfig(MacroElement):
+    """Labels, palettes and filter choices for ``hotspots-map.js``; added before any overlay is styled."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        HotspotsMap.configure({{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._name = "HotspotsConfig"
+        self.config = dict(config)
+
+
+class MapControls(MacroElement):
+    """Filters, week slider, legend and the ``window.hotspotsMap`` hook, after every overlay exists."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        HotspotsMap.controls({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "HotspotsControls"
+
+
+def palette(text: Mapping[str, str], lang: str) -> dict[str, Any]:
+    """Colours and their labels: the JS styles features and draws the legend from this one table."""
+    return {
+        "gi_bin": [
+            {"value": b, "colour": GI_BIN_COLOURS[b], "label": text[_BIN_TEXT_KEYS[b]]}
+            for b in (3, 2, 1, -1, -2, -3)
+        ],
+        "emerging": [
+            {"value": code, "colour": colour, "label": emerging_label(code, lang)}
+            for code, colour in EMERGING_COLOURS.items()
+        ],
+        "count": [{"value": low, "colour": colour, "label": f"≥ {low}"} for low, colour in COUNT_STEPS],
+        "heat": [{"value": low, "colour": colour, "label": f"≥ {low:.0%}"} for low, colour in HEAT_STEPS],
+    }
+
+
+def _resources(static_url: str, entries: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, f"{static_url}/{path}") for name, path in entries]
+
+
+def _new_map(analysis: Analysis, settings: Settings, text: Mapping[str, str], static_url: str) -> folium.Map:
+    """The folium map on the partnership areas, its basemap, and only the app's own assets."""
+    frame = analysis.areas.frame
+    west, south, east, north = frame[frame["kind"] == "partnership"].total_bounds
+    fmap = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        zoom_start=13,
+        tiles=None,
+        control_scale=True,
+        max_zoom=18,
+    )
+    fmap.default_js = _resources(static_url, MAP_JS)
+    fmap.default_css = _resources(static_url, MAP_CSS)
+    root = fmap.get_root()
+    assert isinstance(root, Figure)
+    root.title = text["title"]
+    # An empty icon: browsers otherwise request /favicon.ico, a 404 in the console of every visit.
+    root.header.add_child(Element('<link rel="icon" href="data:,">'), name="favicon")
+    if settings.basemap_url:
+        folium.TileLayer(
+            settings.basemap_url, attr=settings.basemap_attribution, name=text["basemap"], max_zoom=19
+        ).add_to(fmap)
+    fmap.fit_bounds([[south, west], [north, east]])
+    fullscreen = folium.plugins.Fullscreen(position="topleft")
+    fullscreen.default_js = _resources(static_url, FULLSCREEN_JS)
+    fullscreen.default_css = _resources(static_url, FULLSCREEN_CSS)
+    fullscreen.add_to(fmap)
+    return fmap
+
+
+def _finish(fmap: folium.Map, text: Mapping[str, str], priorities: Sequence[PriorityPlace] | None) -> None:
+    """Priority markers on top, then the layer control and the page's own controls."""
+    if priorities:
+        spec = {"name": "priorities", "kind": "markers", "data": [place._asdict() for place in priorities]}
+        Overlay(spec, text["priorities"]).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    MapControls().add_to(fmap)
+
+
+def _controls_config(
+    analysis: Analysis, settings: Settings, query: PageQuery, text: Mapping[str, str], *, filters: bool
+) -> dict[str, Any]:
+    """What the controls need: labels, palettes, filter choices and the weeks of the slider."""
+    taxonomy = settings.taxonomy
+    window = str(query.filters.get("window", analysis.params.window))
+    days = window.removesuffix("d")
+    end = analysis.params.end.isoformat() if analysis.params.end else ""
+    return {
+        "lang": query.lang,
+        "text": dict(text),
+        "subtitle": text["period"].format(days=days, end=end),
+        "palette": palette(text, query.lang),
+        "filters": filters,
+        "windows": sorted({*WINDOW_CHOICES, window}, key=lambda w: int(w.removesuffix("d"))),
+        "window": window,
+        "categories": [{"id": t.id, "label": t.label(query.lang)} for t in taxonomy.categories],
+        "sources": [{"id": t.id, "label": t.label(query.lang)} for t in taxonomy.sources],
+        "category": list(query.filters.get("category") or []),
+        "source": list(query.filters.get("source") or []),
+        "weeks": [iso_week_label(week) for week in analysis.weeks[-WEEK_STEPS:]],
+    }
+
+
+def build_map(
+    analysis: Analysis,
+    settings: Settings,
+    query: PageQuery,
+    *,
+    tiles_url: str,
+    static_url: str,
+    priorities: Sequence[PriorityPlace] | None = None,
+) -> folium.Map:
+    """The served map: every hexagon and area layer as vector tiles from ``tiles_url`` with the page's filters.
+
+    ``priorities`` are drawn as numbered markers; the caller passes them from ``hotspots.priorities``.
+    """
+    text = TEXT[query.lang]
+    fmap = _new_map(analysis, settings, text, static_url)
+    PageConfig(_controls_config(analysis, settings, query, text, filters=True)).add_to(fmap)
+    query_string = urlencode(dict(query.filters), doseq=True)
+    layers = (
+        (Layer.areas, True, False),
+        (Layer.heat, False, False),
+        (Layer.cells, False, True),
+        (Layer.emerging, False, True),
+        (Layer.hotspots, True, True),
+        (Layer.measures, False, True),
+    )
+    for layer, show, interactive in layers:
+        url = f"{tiles_url}/{layer.value}/{{z}}/{{x}}/{{y}}.mvt" + (
+            f"?{query_string}" if query_string else ""
+        )
+        spec: dict[str, Any] = {
+            "name": layer.value,
+            "kind": "tiles",
+            "url": url,
+            "weekly": layer in WEEKLY_LAYERS,
+            "interactive": interactive,
+        }
+        Overlay(spec, text[layer.value], show=show).add_to(fmap)
+    _finish(fmap, text, priorities)
+    return fmap
+
+
+def add_nonce(html: str, nonce: str) -> str:
+    """Mark every script and style block with the CSP nonce, so the page runs under a policy without
+    'unsafe-inline' (folium writes its map set-up as inline scripts)."""
+    return re.sub(r"<(script|style)(?=[\s>])", rf'<\1 nonce="{nonce}"', html)
+
+
+def build_page(
+    analysis: Analysis,
+    settings: Settings,
+    query: PageQuery,
+    *,
+    tiles_url: str,
+    static_url: str,
+    nonce: str,
+    priorities: Sequence[PriorityPlace] | None = None,
+) -> str:
+    """The served page's HTML, its inline blocks carrying ``nonce``."""
+    fmap = build_map(
+        analysis, settings, query, tiles_url=tiles_url, static_url=static_url, priorities=priorities
+    )
+    return add_nonce(fmap.get_root().render(), nonce)
+
+
+def hot_cells_geojson(analysis: Analysis) -> dict[str, Any]:
+    """Hot cells (Gi_Bin > 0) of the analysis as a GeoJSON FeatureCollection (RFC 7946, lon/lat)."""
+    hot = np.flatnonzero(analysis.gi.gi_bin > 0)
+    rings = np.round(cell_rings_lnglat(analysis.lattice.cells[hot]), 6)
+    closed = np.concatenate((rings, rings[:, :1]), axis=1).tolist()
+    properties = zip(
+        analysis.gi.gi_bin[hot].tolist(),
+        analysis.count[hot].astype(int).tolist(),
+        np.round(analysis.gi.z[hot], 2).tolist(),
+        strict=True,
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {"gi_bin": gi_bin, "count": count, "cells": 1, "z": z},
+            }
+            for ring, (gi_bin, count, z) in zip(closed, properties, strict=True)
+        ],
+    }
+
+
+def areas_geojson(analysis: Analysis, tolerance_deg: float = 0.0001) -> dict[str, Any]:
+    """Area boundaries simplified to ~10 m (plenty for a city map, a few kB instead of 340)."""
+    frame = analysis.areas.frame
+    simplified = shapely.simplify(np.asarray(frame.geometry), tolerance_deg, preserve_topology=True)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(geometry),
+                "properties": {"area_id": area_id, "name": name, "kind": kind},
+            }
+            for geometry, area_id, name, kind in zip(
+                simplified, frame["area_id"], frame["name"], frame["kind"], strict=True
+            )
+        ],
+    }
+
+
+def standalone_map(
+    analysis: Analysis,
+    settings: Settings,
+    query: PageQuery,
+    priorities: Sequence[PriorityPlace] | None = None,
+) -> folium.Map:
+    """The offline picture: areas and hot cells as inline GeoJSON, no tiles, no filters."""
+    text = TEXT[query.lang]
+    fmap = _new_map(analysis, settings, text, "static")
+    PageConfig(_controls_config(analysis, settings, query, text, filters=False)).add_to(fmap)
+    for name, data in (("areas", areas_geojson(analysis)), ("hotspots", hot_cells_geojson(analysis))):
+        spec: dict[str, Any] = {
+            "name": name,
+            "kind": "geojson",
+            "data": data,
+            "interactive": name == "hotspots",
+        }
+        Overlay(spec, text[name]).add_to(fmap)
+    _finish(fmap, text, priorities)
+    return fmap
+
+
+def inline_assets(html: str, static_dir: Path = STATIC_DIR, static_url: str = "static") -> str:
+    """Replace links to ``static_url`` assets by their content; images in CSS become data: URIs."""
+    prefix = re.escape(static_url.rstrip("/"))
+
+    def script(match: re.Match[str]) -> str:
+        source = (static_dir / match.group(1)).read_text(encoding="utf-8")
+        return "<script>" + source.replace("</script", "<\\/script") + "</script>"
+
+    def stylesheet(match: re.Match[str]) -> str:
+        path = static_dir / match.group(1)
+        css = re.sub(
+            r"url\((['\"]?)([^'\")]+)\1\)", lambda m: _data_uri(path.parent, m), path.read_text("utf-8")
+        )
+        return f"<style>{css}</style>"
+
+    html = re.sub(rf'<script src="{prefix}/([^"]+)"></script>', script, html)
+    return re.sub(rf'<link rel="stylesheet" href="{prefix}/([^"]+)"/>', stylesheet, html)
+
+
+def _data_uri(base: Path, match: re.Match[str]) -> str:
+    """``url(...)`` of a CSS file as a data: URI when it names a local file; other URLs stay."""
+    target = match.group(2)
+    if target.startswith(("data:", "http:", "https:", "#")):
+        return match.group(0)
+    file = base / target
+    kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    return f"url(data:{kind};base64,{base64.b64encode(file.read_bytes()).decode()})"
+
+
+def standalone_page(
+    analysis: Analysis,
+    settings: Settings,
+    query: PageQuery,
+    priorities: Sequence[PriorityPlace] | None = None,
+) -> str:
+    """A single HTML file of the current picture for offline use: every asset and the data inline."""
+    html = standalone_map(analysis, settings, query, priorities).get_root().render()
+    return inline_assets(html)

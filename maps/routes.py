@@ -1,0 +1,318 @@
+"""Vector tiles, the EST map page and its vendored assets, as one router built by a small factory.
+
+The app configures and mounts it; access rules come from outside as route dependencies::
+
+    maps = MapFactory(
+        engine_dependency=get_engine, settings_dependency=get_settings, areas_dependency=get_areas,
+        route_dependencies=[([{"path": "/map", "method": "GET"}], [Depends(must_be_est)])],
+    )
+    app.include_router(maps.router)
+
+Endpoints (``add_*`` flags switch the optional ones off):
+
+- ``GET /tiles/{layer}/{z}/{x}/{y}.mvt?window=28d&category=…&source=…&end=…&week=2026-W45``: one MVT layer
+  (cells, heat, hotspots, emerging, measures, areas). ETag from the analysis (dataset version and
+  parameters), layer, tile and week; ``If-None-Match`` answers 304. A tile with no features answers
+  **204 No Content** (with its ETag): no body to encode or parse, and vector-tile clients treat it as
+  an empty tile. Encoded tiles are kept in an in-memory LRU.
+- ``GET /map?window=…&category=…&source=…&end=…&lang=en``: the folium page (see ``maps.page``), with its
+  own Content-Security-Policy carrying a per-response nonce for folium's inline script and style blocks.
+- ``GET /static/{path}``: the vendored Leaflet, VectorGrid and fullscreen assets and the page's own JS/CSS.
+"""
+
+# No `from __future__ import annotations`: FastAPI must evaluate the endpoints' closures (`Depends(self.…)`).
+
+import hashlib
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode, urlsplit
+
+import morecantile
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.params import Depends as DependsParam
+from fastapi.responses import FileResponse, HTMLResponse
+from sqlalchemy.engine import Engine
+
+from hotspots.analysis import Analysis, AnalysisParams, analyse
+from hotspots.areas import Areas
+from hotspots.config import Settings
+from hotspots.errors import HotspotsError
+from hotspots.measures import Measure, list_measures
+from hotspots.priorities import build_priorities
+from maps import mvt
+from maps.layers import WEEKLY_LAYERS, Layer, layer_tile, measures_key, week_index
+from maps.page import PRIORITY_MARKERS, STATIC_DIR, PageQuery, build_page, priority_places
+
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+MAX_ZOOM = 22
+RouteScope = dict[str, str]
+RouteDependencies = list[tuple[list[RouteScope], list[DependsParam]]]
+
+
+@dataclass
+class MapQuery:
+    """What the map shows: the analysis window and filters shared by the page and its tiles."""
+
+    window: Annotated[
+        str, Query(pattern=r"^\d{1,4}d$", description="Days ending at `end`, e.g. 7d, 28d, 90d.")
+    ] = "28d"
+    category: Annotated[
+        list[str] | None, Query(description="Only reports of these category ids (repeatable).")
+    ] = None
+    source: Annotated[
+        list[str] | None, Query(description="Only reports from these source ids (repeatable).")
+    ] = None
+    end: Annotated[date | None, Query(description="Last day included (default: today, local time).")] = None
+
+    def as_dict(self, exclude_none: bool = True) -> dict[str, Any]:
+        values = {"window": self.window, "category": self.category, "source": self.source, "end": self.end}
+        return {key: value for key, value in values.items() if value is not None or not exclude_none}
+
+    def params(self, settings: Settings) -> AnalysisParams:
+        """Analysis parameters, with unknown category or source ids rejected (422) rather than matching nothing."""
+        taxonomy = settings.taxonomy
+        for name, given, known in (
+            ("category", self.category, {t.id for t in taxonomy.categories}),
+            ("source", self.source, {t.id for t in taxonomy.sources}),
+        ):
+            unknown = sorted(set(given or ()) - known)
+            if unknown:
+                raise HTTPException(422, f"unknown {name} {unknown}; known: {sorted(known)}")
+        return AnalysisParams(
+            window=self.window,
+            end=self.end,
+            categories=tuple(self.category or ()),
+            sources=tuple(self.source or ()),
+        )
+
+    def query_string(self) -> str:
+        """The filters as a URL query (tile URLs repeat the page's filters)."""
+        return urlencode(self.as_dict(), doseq=True)
+
+
+class TileCache:
+    """A thread-safe LRU of encoded tiles keyed by ETag (which covers analysis, layer, tile and week)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._tiles: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            tile = self._tiles.get(key)
+            if tile is not None:
+                self._tiles.move_to_end(key)
+            return tile
+
+    def put(self, key: str, tile: bytes) -> None:
+        with self._lock:
+            self._tiles[key] = tile
+            self._tiles.move_to_end(key)
+            while len(self._tiles) > self.size:
+                self._tiles.popitem(last=False)
+
+
+def tile_etag(analysis: Analysis, layer: Layer, tile: morecantile.Tile, variant: str = "") -> str:
+    """Strong ETag of one tile: the analysis's (dataset version + parameters), the layer, the tile and the
+    layer's variant (the week, or the measures in force)."""
+    key = f"{analysis.etag}/{layer.value}/{tile.z}/{tile.x}/{tile.y}/{variant}"
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison of an If-None-Match header against ``etag``."""
+    if not if_none_match:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def page_csp(nonce: str, basemap_url: str) -> str:
+    """The map page's Content-Security-Policy: only this origin, the nonce for folium's inline blocks,
+    and images from the basemap's host (``data:`` for the fullscreen and layer-control icons)."""
+    basemap = urlsplit(basemap_url)
+    hosts = basemap.netloc.replace("{s}", "*")  # Leaflet's subdomain placeholder: a.tile…, b.tile…
+    basemap_origin = f" {basemap.scheme}://{hosts}" if hosts else ""
+    return (
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+        f"img-src 'self' data:{basemap_origin}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+@dataclass(kw_only=True)
+class MapFactory:
+    """Builds the map router. Fields are the dependencies the endpoints use; swap them in tests or apps.
+
+    ``route_dependencies`` pairs route scopes (``{"path": "/map", "method": "GET"}``, paths as declared,
+    without ``router_prefix``) with dependencies added to those routes, e.g. the access rules of the app.
+    ``router_prefix`` must equal the prefix the router is included under: the page builds tile and
+    asset URLs from it.
+    """
+
+    engine_dependency: Callable[..., Engine]
+    settings_dependency: Callable[..., Settings]
+    areas_dependency: Callable[..., Areas]
+    query_dependency: type[MapQuery] = MapQuery
+    route_dependencies: RouteDependencies = field(default_factory=list)
+    router_prefix: str = ""
+    tile_cache_size: int = 2048
+    add_page: bool = True
+    add_static: bool = True
+    router: APIRouter = field(init=False)
+    cache: TileCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.router = APIRouter()
+        self.cache = TileCache(self.tile_cache_size)
+        self.register_routes()
+
+    def register_routes(self) -> None:
+        self.tiles()
+        if self.add_page:
+            self.page()
+        if self.add_static:
+            self.static()
+
+    def _dependencies(self, path: str, method: str = "GET") -> list[DependsParam]:
+        """The route dependencies declared for ``path`` and ``method``."""
+        return [
+            dependency
+            for scopes, dependencies in self.route_dependencies
+            if any(scope.get("path") == path and scope.get("method", "GET") == method for scope in scopes)
+            for dependency in dependencies
+        ]
+
+    def _analysis(self, query: MapQuery, engine: Engine, settings: Settings, areas: Areas) -> Analysis:
+        try:
+            return analyse(engine, settings, areas, query.params(settings))
+        except HotspotsError as exc:
+            raise HTTPException(422, str(exc)) from exc
+
+    @staticmethod
+    def _measures(engine: Engine, analysis: Analysis) -> list[Measure]:
+        """Measures in force at some time in the analysis window."""
+        assert analysis.params.end is not None  # resolved parameters
+        return list_measures(engine, active_between=(analysis.start.date(), analysis.params.end))
+
+    def tiles(self) -> None:
+        path = "/tiles/{layer}/{z}/{x}/{y}.mvt"
+
+        @self.router.get(
+            path,
+            name="map_tile",
+            response_class=Response,
+            dependencies=self._dependencies(path),
+            responses={
+                200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "One MVT 2.1 layer."},
+                204: {"description": "No features in this tile."},
+                304: {"description": "Unchanged since the ETag in If-None-Match."},
+            },
+            summary="Vector tile of one map layer",
+        )
+        def tile(
+            request: Request,
+            layer: Layer,
+            z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
+            x: Annotated[int, Path(ge=0)],
+            y: Annotated[int, Path(ge=0)],
+            query: Annotated[MapQuery, Depends(self.query_dependency)],
+            engine: Annotated[Engine, Depends(self.engine_dependency)],
+            settings: Annotated[Settings, Depends(self.settings_dependency)],
+            areas: Annotated[Areas, Depends(self.areas_dependency)],
+            week: Annotated[
+                str | None,
+                Query(
+                    pattern=r"^\d{4}-W\d{2}$", description="ISO week (2026-W45): that week's counts and Gi*."
+                ),
+            ] = None,
+        ) -> Response:
+            if x >= 2**z or y >= 2**z:
+                raise HTTPException(404, f"no tile {z}/{x}/{y}")
+            analysis = self._analysis(query, engine, settings, areas)
+            week = week if layer in WEEKLY_LAYERS else None
+            try:
+                column = None if week is None else week_index(analysis, week)
+            except HotspotsError as exc:
+                raise HTTPException(422, str(exc)) from exc
+            measures = self._measures(engine, analysis) if layer is Layer.measures else []
+            xyz = morecantile.Tile(x, y, z)
+            etag = tile_etag(analysis, layer, xyz, week or measures_key(measures))
+            headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+            if etag_matches(request.headers.get("if-none-match"), etag):
+                return Response(status_code=304, headers=headers)
+            body = self.cache.get(etag)
+            if body is None:
+                body = layer_tile(analysis, layer, xyz, column, measures)
+                self.cache.put(etag, body)
+            if body == mvt.EMPTY_TILE:
+                return Response(status_code=204, headers=headers)
+            return Response(body, media_type=MVT_MEDIA_TYPE, headers=headers)
+
+    def page(self) -> None:
+        path = "/map"
+
+        @self.router.get(
+            path,
+            name="map_page",
+            response_class=HTMLResponse,
+            dependencies=self._dependencies(path),
+            summary="Interactive EST map (HTML)",
+        )
+        def map_page(
+            query: Annotated[MapQuery, Depends(self.query_dependency)],
+            engine: Annotated[Engine, Depends(self.engine_dependency)],
+            settings: Annotated[Settings, Depends(self.settings_dependency)],
+            areas: Annotated[Areas, Depends(self.areas_dependency)],
+            lang: Annotated[Literal["sv", "en"], Query(description="Language of labels and legend.")] = "sv",
+        ) -> HTMLResponse:
+            analysis = self._analysis(query, engine, settings, areas)
+            priorities = build_priorities(
+                engine,
+                settings,
+                areas,
+                analysis.params,
+                top=PRIORITY_MARKERS,
+                lang=lang,
+                with_follow_up=False,
+            )
+            nonce = secrets.token_urlsafe(18)
+            html = build_page(
+                analysis,
+                settings,
+                PageQuery(filters=query.as_dict(), lang=lang),
+                tiles_url=f"{self.router_prefix}/tiles",
+                static_url=f"{self.router_prefix}/static",
+                nonce=nonce,
+                priorities=priority_places(priorities),
+            )
+            return HTMLResponse(
+                html,
+                headers={
+                    "Content-Security-Policy": page_csp(nonce, settings.basemap_url),
+                    "Cache-Control": "private, no-store",
+                },
+            )
+
+    def static(self) -> None:
+        path = "/static/{asset:path}"
+        assets = {
+            str(file.relative_to(STATIC_DIR)): file
+            for file in STATIC_DIR.rglob("*")
+            if file.is_file() and file.suffix in {".js", ".css", ".png", ".svg"}
+        }
+
+        @self.router.get(
+            path, name="map_static", dependencies=self._dependencies(path), include_in_schema=False
+        )
+        def static_asset(asset: str) -> FileResponse:
+            file = assets.get(asset)
+            if file is None:
+                raise HTTPException(404, f"no asset {asset!r}")
+            return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})

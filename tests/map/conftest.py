@@ -1,0 +1,198 @@
+"""A served demo instance for the map tests: the real app when it mounts the map, else the map router alone.
+
+The server runs uvicorn on a free loopback port in a background thread, over the session's demo store.
+Browser fixtures drive Debian's Chromium through Playwright; they skip (saying why) only when
+/usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from hotspots.accounts import Role, add_user
+from hotspots.analysis import Analysis, AnalysisParams, analyse
+from hotspots.config import Settings
+from maps.routes import MapFactory
+from tests.conftest import DemoStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+USER, PASSWORD = "map-test-est", "map-test-password-1"
+
+
+class MapServer(NamedTuple):
+    """A running app: base URL, whether it is the real API app (login needed) and its demo store."""
+
+    url: str
+    real_app: bool
+    demo: DemoStore
+    settings: Settings
+
+    def analysis(self, **params: Any) -> Analysis:
+        """The analysis the page and tiles show for ``params`` (the demo's last day unless given)."""
+        params.setdefault("end", self.demo.end)
+        return analyse(self.demo.engine, self.settings, self.demo.areas, AnalysisParams(**params))
+
+
+def minimal_app(demo: DemoStore, settings: Settings) -> FastAPI:
+    """The map router alone, for as long as the API app does not mount it."""
+    app = FastAPI()
+    factory = MapFactory(
+        engine_dependency=lambda: demo.engine,
+        settings_dependency=lambda: settings,
+        areas_dependency=lambda: demo.areas,
+    )
+    app.include_router(factory.router)
+    return app
+
+
+def _real_app(settings: Settings) -> FastAPI | None:
+    """``api.main.create_app`` when it exists and serves /map."""
+    try:
+        from api.main import create_app
+    except ImportError:
+        return None
+    app = create_app(settings)
+    return app if any(getattr(route, "path", None) == "/map" for route in app.routes) else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def map_server(demo_store: DemoStore) -> Iterator[MapServer]:
+    settings = demo_store.settings
+    app = _real_app(settings)
+    if app is not None:
+        add_user(demo_store.engine, USER, Role.EST, password=PASSWORD)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app or minimal_app(demo_store, settings), host="127.0.0.1", port=_free_port(), log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield MapServer(f"http://127.0.0.1:{port}", app is not None, demo_store, settings)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (scripts/system-deps.sh installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Console(NamedTuple):
+    """Console errors and uncaught exceptions of a page."""
+
+    errors: list[str]
+
+    def record(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+
+@pytest.fixture
+def open_page(browser: Any, map_server: MapServer) -> Iterator[Callable[..., tuple[Any, Console]]]:
+    """Open a map URL in a fresh context (logged in on the real app); returns (page, console errors)."""
+    contexts: list[Any] = []
+
+    def open_(path: str, *, offline: bool = False, basemap: bool = True) -> tuple[Any, Console]:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        contexts.append(context)
+        if offline:
+            context.route("**/*", _only_loopback)
+        elif basemap:
+            context.route("https://*.openstreetmap.org/**", _blank_tile)
+        page = context.new_page()
+        console = Console([])
+        page.on("console", lambda message: console.record(message))
+        page.on("pageerror", lambda e: console.errors.append(f"uncaught: {e}"))
+        if map_server.real_app:
+            page.goto(f"{map_server.url}/login?next=/")
+            page.fill("#name", USER)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+        page.goto(map_server.url + path)
+        wait_until(page, "() => !!(window.hotspotsMap && window.hotspotsMap.idle())")
+        return page, console
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def wait_until(page: Any, expression: str, timeout: float = 20.0) -> Any:
+    """Poll ``expression`` until truthy. (``page.wait_for_function`` evaluates strings with eval(), which
+    the page's Content-Security-Policy forbids, as it should.)"""
+    deadline = time.monotonic() + timeout
+    while not (value := page.evaluate(expression)):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+    return value
+
+
+def solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
+    """A one-colour PNG (the stand-in basemap's tiles)."""
+    row = b"\x00" + bytes(rgb) * size
+    chunks = (
+        (b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)),
+        (b"IDAT", zlib.compress(row * size)),
+        (b"IEND", b""),
+    )
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        for kind, data in chunks
+    )
+
+
+BASEMAP_TILE = solid_png((242, 239, 233))
+
+
+def _blank_tile(route: Any) -> None:
+    route.fulfill(status=200, content_type="image/png", body=BASEMAP_TILE)
+
+
+def _only_loopback(route: Any) -> None:
+    host = route.request.url.split("/")[2].split(":")[0]
+    if host in {"127.0.0.1", "localhost"} or route.request.url.startswith(("data:", "blob:")):
+        route.continue_()
+    else:
+        route.abort()

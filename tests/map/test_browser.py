@@ -1,0 +1,196 @@
+"""The EST map in real Chromium: what it draws must be what the statistics say, with a clean console,
+working filters and week slider, and nothing loaded from outside the app."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hotspots import h3grid
+from hotspots.analysis import Analysis
+from maps.page import PageQuery, standalone_page
+from maps.tilegrid import cell_rings_lnglat, cells_from_feature_ids, resolution_for_zoom
+from tests.map.conftest import ARTIFACTS, MapServer, wait_until
+
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "map.png"
+IDLE = "() => !!(window.hotspotsMap && window.hotspotsMap.idle())"
+OpenPage = Callable[..., tuple[Any, Any]]
+
+
+def drawn(page: Any, layer: str) -> dict[int, dict[str, Any]]:
+    """Cell -> properties of the features ``layer`` has drawn (a feature cut by tile edges counted once)."""
+    resolution = resolution_for_zoom(page.evaluate("() => hotspotsMap.map.getZoom()"), 10)
+    unique = page.evaluate(f"() => hotspotsMap.unique('{layer}')")
+    cells = cells_from_feature_ids([int(key) for key in unique], resolution)
+    return dict(zip(cells.tolist(), unique.values(), strict=True))
+
+
+def expected_hotspots(
+    analysis: Analysis, bins: np.ndarray, counts: np.ndarray, resolution: int
+) -> pd.DataFrame:
+    """Per parent cell of the significant cells: the bin the map must show (strongest hot bin among its
+    cells, else the strongest cold one) and the reports in its significant cells."""
+    significant = bins != 0
+    frame = pd.DataFrame(
+        {
+            "parent": h3grid.cell_to_parent(analysis.lattice.cells[significant], resolution),
+            "hot": np.where(bins[significant] > 0, bins[significant], 0),
+            "cold": np.where(bins[significant] < 0, bins[significant], 0),
+            "count": counts[significant].astype(int),
+        }
+    ).groupby("parent")
+    out = frame.agg(hot=("hot", "max"), cold=("cold", "min"), count=("count", "sum"))
+    out["gi_bin"] = np.where(out["hot"] > 0, out["hot"], out["cold"])
+    return out
+
+
+def in_view(page: Any, cells: np.ndarray) -> np.ndarray:
+    """Which cells have their whole hexagon inside the map's current view."""
+    south, west, north, east = page.evaluate(
+        "() => { const b = hotspotsMap.map.getBounds(); return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }"
+    )
+    rings = cell_rings_lnglat(cells.astype(np.uint64))
+    lon, lat = rings[..., 0], rings[..., 1]
+    return (
+        (lon.min(axis=1) > west)
+        & (lon.max(axis=1) < east)
+        & (lat.min(axis=1) > south)
+        & (lat.max(axis=1) < north)
+    )
+
+
+def assert_hotspots_match(
+    page: Any, analysis: Analysis, bins: np.ndarray, counts: np.ndarray
+) -> dict[int, Any]:
+    resolution = resolution_for_zoom(page.evaluate("() => hotspotsMap.map.getZoom()"), 10)
+    expected = expected_hotspots(analysis, bins, counts, resolution)
+    shown = drawn(page, "hotspots")
+    assert shown, "no hotspot hexagons drawn"
+    assert set(shown) <= set(expected.index), "a hexagon drawn where no cell is significant"
+    visible = expected.index.to_numpy()[in_view(page, expected.index.to_numpy())]
+    assert set(visible.tolist()) <= set(shown), "a significant hexagon in view is missing"
+    for cell, properties in shown.items():
+        assert properties["gi_bin"] == expected.loc[cell, "gi_bin"]
+        assert properties["count"] == expected.loc[cell, "count"]
+    return shown
+
+
+def test_map_draws_the_statistics_hot_spots_without_console_errors(
+    map_server: MapServer, open_page: OpenPage
+) -> None:
+    page, console = open_page(f"/map?end={map_server.demo.end}")
+    analysis = map_server.analysis(window="28d")
+    assert_hotspots_match(page, analysis, analysis.gi.gi_bin, analysis.count)
+    assert page.evaluate("() => hotspotsMap.drawn('areas')") > 0
+    markers = page.locator(".hs-priority").all_inner_texts()
+    assert markers and markers == [str(rank) for rank in range(1, len(markers) + 1)]
+    assert page.locator(".hs-legend").inner_text().count("säkerhet") == 6
+    assert console.errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map.png"))
+    DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(ARTIFACTS / "map.png", DOCS_SCREENSHOT)
+
+
+def test_clicking_a_hot_spot_opens_a_popup_with_its_counts(
+    map_server: MapServer, open_page: OpenPage
+) -> None:
+    page, console = open_page(f"/map?end={map_server.demo.end}")
+    # The centre of a hexagon that nothing (priority marker, control) covers.
+    point = page.evaluate(
+        """() => {
+            for (const path of document.querySelectorAll('.leaflet-hs-hotspots-pane path')) {
+                const r = path.getBoundingClientRect();
+                const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                if (r.width > 4 && document.elementFromPoint(x, y) === path) { return [x, y]; }
+            }
+            return null;
+        }"""
+    )
+    assert point is not None
+    page.mouse.click(*point)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    text = popup.inner_text()
+    assert "Hotspot" in text and "säkerhet" in text
+    reports = int(text.split("Rapporter")[1].split()[0])
+    assert reports >= 1
+    assert console.errors == []
+
+
+def test_window_and_category_filters_change_what_is_drawn(map_server: MapServer, open_page: OpenPage) -> None:
+    page, console = open_page(f"/map?end={map_server.demo.end}")
+    before = drawn(page, "hotspots")
+    with page.expect_navigation():
+        page.select_option("select[name=window]", "7d")
+    wait_until(page, IDLE)
+    assert "window=7d" in page.url
+    week = map_server.analysis(window="7d")
+    after = assert_hotspots_match(page, week, week.gi.gi_bin, week.count)
+    assert set(after) != set(before) or [p["count"] for p in after.values()] != [
+        p["count"] for p in before.values()
+    ]
+
+    with page.expect_navigation():
+        page.select_option("select[name=category]", "observed_dealing")
+    wait_until(page, IDLE)
+    dealing = map_server.analysis(window="7d", categories=("observed_dealing",))
+    filtered = assert_hotspots_match(page, dealing, dealing.gi.gi_bin, dealing.count)
+    assert filtered != after
+    assert console.errors == []
+
+
+def test_week_slider_shows_one_weeks_space_time_hot_spots(map_server: MapServer, open_page: OpenPage) -> None:
+    page, console = open_page(f"/map?end={map_server.demo.end}")
+    analysis = map_server.analysis(window="28d")
+    slider = page.locator("input[name=week]")
+    slider.focus()
+    for steps in (1, 2):
+        page.keyboard.press("ArrowLeft")
+        wait_until(page, IDLE)
+        week = analysis.weeks[-steps]
+        label = f"{week.start_time.isocalendar().year}-W{week.start_time.isocalendar().week:02d}"
+        assert page.evaluate("() => hotspotsMap.week()") == label
+        assert label in page.locator(".hs-week").inner_text()
+        assert_hotspots_match(page, analysis, analysis.emerging.bins[:, -steps], analysis.cube[:, -steps])
+    assert console.errors == []
+
+
+def test_page_works_with_every_outside_request_blocked(map_server: MapServer, open_page: OpenPage) -> None:
+    page, console = open_page(f"/map?end={map_server.demo.end}&lang=en", offline=True)
+    assert page.evaluate("() => hotspotsMap.drawn('hotspots')") > 0
+    assert "Hot spot analysis (Gi*)" in page.locator(".hs-legend").inner_text()
+    # The only failures are the unreachable basemap's tiles; no script or style came from outside.
+    assert console.errors and all("ERR_FAILED" in error for error in console.errors)
+    outside = page.evaluate(
+        "() => performance.getEntriesByType('resource').map(e => e.name).filter(u => !u.includes('127.0.0.1'))"
+    )
+    assert outside and all("tile.openstreetmap.org" in url for url in outside)
+
+
+def test_offline_file_draws_every_hot_cell_from_inline_data(
+    map_server: MapServer, browser: Any, tmp_path: Path
+) -> None:
+    analysis = map_server.analysis(window="28d")
+    html = standalone_page(analysis, map_server.settings, PageQuery({"window": "28d"}))
+    assert len(html.encode()) < 2_000_000
+    file = tmp_path / "lagesbild.html"
+    file.write_text(html, encoding="utf-8")
+    context = browser.new_context()
+    context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort()
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(file.as_uri())
+    wait_until(page, IDLE)
+    assert page.evaluate("() => hotspotsMap.drawn('hotspots')") == int((analysis.gi.gi_bin > 0).sum())
+    assert page.evaluate("() => hotspotsMap.drawn('areas')") == len(analysis.areas.frame)
+    assert errors == []
+    context.close()

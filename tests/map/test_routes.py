@@ -1,0 +1,265 @@
+"""Tile and page endpoints over the demo store: tiles carry exactly the statistics, cache correctly, and the
+page references nothing outside the app."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import mapbox_vector_tile
+import numpy as np
+import pytest
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.testclient import TestClient
+
+from hotspots import h3grid
+from hotspots.analysis import Analysis
+from hotspots.config import Settings
+from hotspots.measures import record_measure
+from hotspots.store import open_store
+from maps.layers import HEAT_FLOOR
+from maps.page import PageQuery, standalone_page
+from maps.routes import MapFactory, page_csp
+from maps.tilegrid import TMS, cells_from_feature_ids, resolution_for_zoom
+from tests.conftest import DemoStore
+from tests.map.conftest import MapServer, minimal_app
+
+ORIGIN = (15.2134, 59.2753)  # Örebro, in the middle of the partnership areas
+
+
+@pytest.fixture(scope="module")
+def client(map_server: MapServer) -> Iterator[TestClient]:
+    with TestClient(minimal_app(map_server.demo, map_server.settings)) as test_client:
+        yield test_client
+
+
+def covering_tiles(analysis: Analysis, zoom: int) -> list[Any]:
+    """Every tile of ``zoom`` that the lattice reaches into."""
+    lat, lon = h3grid.cells_to_latlng(analysis.lattice.cells)
+    return list(TMS.tiles(lon.min() - 0.01, lat.min() - 0.01, lon.max() + 0.01, lat.max() + 0.01, [zoom]))
+
+
+def decoded_features(
+    client: TestClient, layer: str, tiles: list[Any], **query: Any
+) -> dict[int, dict[str, Any]]:
+    """Feature id -> properties over ``tiles`` (a hexagon cut by tile edges appears in several tiles)."""
+    out: dict[int, dict[str, Any]] = {}
+    for tile in tiles:
+        response = client.get(f"/tiles/{layer}/{tile.z}/{tile.x}/{tile.y}.mvt", params=query)
+        assert response.status_code in (200, 204)
+        if response.status_code == 200:
+            for feature in mapbox_vector_tile.decode(response.content)[layer]["features"]:
+                out[feature["id"]] = feature["properties"]
+    return out
+
+
+def test_cell_tiles_add_up_to_the_windows_reports_at_every_zoom(
+    client: TestClient, map_server: MapServer
+) -> None:
+    analysis = map_server.analysis(window="28d")
+    for zoom in (10, 12):
+        features = decoded_features(client, "cells", covering_tiles(analysis, zoom), end=map_server.demo.end)
+        assert sum(p["count"] for p in features.values()) == analysis.count.sum()
+        parents = np.unique(
+            h3grid.cell_to_parent(analysis.lattice.cells[analysis.count > 0], resolution_for_zoom(zoom, 10))
+        )
+        assert (
+            sorted(cells_from_feature_ids(list(features), resolution_for_zoom(zoom, 10)).tolist())
+            == parents.tolist()
+        )
+
+
+def test_week_parameter_draws_that_weeks_counts(client: TestClient, map_server: MapServer) -> None:
+    analysis = map_server.analysis(window="28d")
+    week = analysis.weeks[-2].start_time.isocalendar()
+    features = decoded_features(
+        client,
+        "cells",
+        covering_tiles(analysis, 11),
+        end=map_server.demo.end,
+        week=f"{week.year}-W{week.week:02d}",
+    )
+    assert sum(p["count"] for p in features.values()) == analysis.cube[:, -2].sum() > 0
+
+
+def test_hotspot_features_at_full_resolution_are_the_significant_cells(
+    client: TestClient, map_server: MapServer
+) -> None:
+    analysis = map_server.analysis(window="28d")
+    tile = TMS.tile(*ORIGIN, 14)
+    response = client.get(f"/tiles/hotspots/14/{tile.x}/{tile.y}.mvt", params={"end": map_server.demo.end})
+    features = mapbox_vector_tile.decode(response.content)["hotspots"]["features"]
+    assert features
+    cells = cells_from_feature_ids([f["id"] for f in features], 10)
+    position = analysis.lattice.index_of(cells)
+    assert (position >= 0).all()
+    assert [f["properties"]["gi_bin"] for f in features] == analysis.gi.gi_bin[position].tolist()
+    assert [f["properties"]["count"] for f in features] == analysis.count[position].astype(int).tolist()
+    np.testing.assert_allclose([f["properties"]["z"] for f in features], analysis.gi.z[position], atol=0.005)
+
+
+def test_emerging_and_heat_layers_carry_categories_and_relative_density(
+    client: TestClient, map_server: MapServer
+) -> None:
+    analysis = map_server.analysis(window="28d")
+    tiles = covering_tiles(analysis, 14)
+    emerging = decoded_features(client, "emerging", tiles, end=map_server.demo.end)
+    cells = cells_from_feature_ids(list(emerging), 10)
+    assert [p["category"] for p in emerging.values()] == analysis.emerging.category[
+        analysis.lattice.index_of(cells)
+    ].tolist()
+    assert "no_pattern" not in {p["category"] for p in emerging.values()}
+    heat = decoded_features(client, "heat", tiles, end=map_server.demo.end)
+    level = analysis.density / analysis.density.max()
+    position = analysis.lattice.index_of(cells_from_feature_ids(list(heat), 10))
+    np.testing.assert_allclose([p["level"] for p in heat.values()], level[position], atol=0.005)
+    assert len(heat) == (level >= HEAT_FLOOR).sum() and max(p["level"] for p in heat.values()) == 1.0
+
+
+def test_areas_tile_names_the_partnership_area(client: TestClient, map_server: MapServer) -> None:
+    frame = map_server.demo.areas.frame
+    inside = frame.loc[frame["name"] == "Vivalla"].geometry.iloc[0].representative_point()
+    tile = TMS.tile(inside.x, inside.y, 13)
+    response = client.get(f"/tiles/areas/13/{tile.x}/{tile.y}.mvt")
+    names = {
+        f["properties"]["name"]: f["properties"]["kind"]
+        for f in mapbox_vector_tile.decode(response.content)["areas"]["features"]
+    }
+    assert names["Vivalla"] == "partnership"
+
+
+def test_etag_304_and_cheap_empty_tiles(client: TestClient, map_server: MapServer) -> None:
+    tile = TMS.tile(*ORIGIN, 13)
+    url = f"/tiles/hotspots/13/{tile.x}/{tile.y}.mvt"
+    first = client.get(url, params={"end": map_server.demo.end})
+    assert first.status_code == 200 and first.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    etag = first.headers["etag"]
+    again = client.get(url, params={"end": map_server.demo.end}, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert client.get(url, params={"end": map_server.demo.end, "window": "7d"}).headers["etag"] != etag
+    assert (
+        client.get(f"/tiles/cells/13/{tile.x}/{tile.y}.mvt", params={"end": map_server.demo.end}).headers[
+            "etag"
+        ]
+        != etag
+    )
+
+    stockholm = TMS.tile(18.07, 59.33, 13)
+    empty = client.get(
+        f"/tiles/cells/13/{stockholm.x}/{stockholm.y}.mvt", params={"end": map_server.demo.end}
+    )
+    assert empty.status_code == 204 and empty.content == b"" and empty.headers["etag"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status"),
+    [
+        ("/tiles/nonsense/13/0/0.mvt", {}, 422),
+        ("/tiles/cells/13/9000/0.mvt", {}, 404),
+        ("/tiles/cells/13/0/0.mvt", {"week": "45"}, 422),
+        ("/tiles/cells/13/0/0.mvt", {"week": "2001-W01"}, 422),
+        ("/tiles/cells/13/0/0.mvt", {"category": "gossip"}, 422),
+        ("/tiles/cells/13/0/0.mvt", {"window": "forever"}, 422),
+    ],
+)
+def test_bad_tile_requests_are_refused(
+    client: TestClient, map_server: MapServer, path: str, params: dict[str, str], status: int
+) -> None:
+    assert client.get(path, params={"end": map_server.demo.end, **params}).status_code == status
+
+
+def test_measures_layer_draws_the_measures_in_force(demo_store: DemoStore, tmp_path: Path) -> None:
+    shutil.copyfile(demo_store.directory / "demo.db", tmp_path / "copy.db")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'copy.db'}")
+    store = demo_store._replace(settings=settings, engine=open_store(settings))
+    tile = TMS.tile(*ORIGIN, 14)
+    with TestClient(minimal_app(store, settings)) as client:
+        url = f"/tiles/measures/14/{tile.x}/{tile.y}.mvt"
+        before = client.get(url, params={"end": store.end})
+        assert before.status_code == 204
+        record_measure(
+            store.engine,
+            type="patrol",
+            organisation="police",
+            start=date(2026, 11, 1),
+            lat=ORIGIN[1],
+            lon=ORIGIN[0],
+            radius_m=150,
+        )
+        after = client.get(url, params={"end": store.end}, headers={"If-None-Match": before.headers["etag"]})
+        assert after.status_code == 200
+        features = mapbox_vector_tile.decode(after.content)["measures"]["features"]
+        assert features and all(f["properties"]["measures"] == 1 for f in features)
+
+
+def test_page_loads_nothing_from_outside_and_nonces_every_inline_block(
+    client: TestClient, map_server: MapServer
+) -> None:
+    response = client.get("/map", params={"end": map_server.demo.end, "lang": "en"})
+    assert response.status_code == 200
+    html = response.text
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"]).group(1)  # type: ignore[union-attr]
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    tags = re.findall(r"<(script|style)\b([^>]*)>", html)
+    assert tags and all(f'nonce="{nonce}"' in attributes for _, attributes in tags)
+    resources = re.findall(r'<script[^>]* src="([^"]+)"', html) + re.findall(
+        r'<link[^>]* href="([^"]+)"', html
+    )
+    assert resources and all(url.startswith(("/static/", "data:")) for url in resources)
+    for url in resources:
+        if url.startswith("/static/"):
+            assert client.get(url).status_code == 200, url
+    assert client.get("/static/../routes.py").status_code == 404
+    assert "Hot spot analysis (Gi*)" in html
+    # Tiles repeat the page's filters.
+    assert (
+        f'"url": "/tiles/hotspots/{{z}}/{{x}}/{{y}}.mvt?window=28d\\u0026end={map_server.demo.end}"' in html
+    )
+
+
+def test_offline_file_inlines_every_asset(map_server: MapServer) -> None:
+    analysis = map_server.analysis(window="28d")
+    html = standalone_page(analysis, map_server.settings, PageQuery({"window": "28d"}))
+    assert not re.findall(r'<script[^>]* src=|<link[^>]* rel="stylesheet"', html)
+    assert "L.Control.FullScreen" in html or "fullscreen" in html
+    assert html.count('"type": "Feature"') >= int((analysis.gi.gi_bin > 0).sum())
+
+
+@pytest.mark.parametrize(
+    ("basemap", "allowed"),
+    [
+        (
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "img-src 'self' data: https://tile.openstreetmap.org;",
+        ),
+        ("https://{s}.kartta.fi/{z}/{x}/{y}.png", "img-src 'self' data: https://*.kartta.fi;"),
+        ("", "img-src 'self' data:;"),
+    ],
+)
+def test_page_policy_admits_images_from_the_basemap_host_only(basemap: str, allowed: str) -> None:
+    policy = page_csp("n0nce", basemap)
+    assert allowed in policy and "script-src 'self' 'nonce-n0nce';" in policy and "unsafe" not in policy
+
+
+def test_route_dependencies_guard_only_the_routes_they_name(map_server: MapServer) -> None:
+    def refuse() -> None:
+        raise HTTPException(403, "est only")
+
+    app = FastAPI()
+    factory = MapFactory(
+        engine_dependency=lambda: map_server.demo.engine,
+        settings_dependency=lambda: map_server.settings,
+        areas_dependency=lambda: map_server.demo.areas,
+        route_dependencies=[([{"path": "/map", "method": "GET"}], [Depends(refuse)])],
+        router_prefix="/kartor",
+    )
+    app.include_router(factory.router, prefix="/kartor")
+    with TestClient(app) as client:
+        assert client.get("/kartor/map").status_code == 403
+        assert client.get("/kartor/static/hotspots-map.js").status_code == 200
+        tile = TMS.tile(*ORIGIN, 13)
+        assert client.get(f"/kartor/tiles/areas/13/{tile.x}/{tile.y}.mvt").status_code == 200
