@@ -187,7 +187,7 @@ class Analysis:
     def frame(self) -> pd.DataFrame:
         """One row per lattice cell (in the shown areas): counts and every statistic, ArcGIS field names."""
         names = pd.Series(self.lattice.area_id).map(
-            lambda a: self.areas.name_of(a) if isinstance(a, str) else None
+            dict(zip(self.areas.frame["area_id"], self.areas.frame["name"], strict=True))
         )
         gi = self.gi
         out = pd.DataFrame(

@@ -20,6 +20,7 @@ from hotspots.cli import (  # noqa: F401  (imported for their @app.command regis
     measures,
     ops,
     priorities,
+    report,
 )
 from hotspots.cli.app import app
 
