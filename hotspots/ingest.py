@@ -5,22 +5,31 @@ or :func:`import_frame`. The default is all-or-nothing: one bad row rejects the 
 and every problem is reported with its row number, field and reason. ``skip_invalid=True`` stores the good
 rows and returns the rejects. Re-importing the same rows adds nothing (idempotent on source + source_id).
 
+Validation runs on whole columns: text as Arrow string arrays (trim, lower, cast to numbers and instants in
+C), numbers as numpy arrays. Messages are only formatted for the rows that fail, so a clean million-row
+file costs no per-row Python work before the store.
+
 >>> # result = import_file(engine, Path("reports.csv"), settings=settings, areas=areas)
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
@@ -50,6 +59,12 @@ MAX_NOTE_CHARS = 4000
 MAX_WEIGHT = 100.0
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
 _OFFSET = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
+
+Floats = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+Instants = npt.NDArray[np.datetime64]
+#: What an error shows as the offending value: a text column, an array, or a formatter of the failing rows.
+Shown: TypeAlias = pa.ChunkedArray | npt.NDArray[np.object_] | Callable[[npt.NDArray[np.intp]], list[str]]
 
 
 @dataclass
@@ -85,6 +100,46 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
 
 
 def _read_csv(data: bytes, filename: str) -> pd.DataFrame:
+    end = data.find(b"\n")
+    first = data[: end if end >= 0 else len(data)]
+    sep = ";" if first.count(b";") > first.count(b",") else ","
+    frame = _read_csv_arrow(data, sep)
+    if frame is None:
+        frame = _read_csv_pandas(data, filename, sep)
+    frame.attrs["decimal_comma"] = sep == ";"
+    return frame
+
+
+def _read_csv_arrow(data: bytes, sep: str) -> pd.DataFrame | None:
+    """Every column as strings, parsed by Arrow's multithreaded reader (~5x pandas' C parser).
+
+    None for what Arrow refuses (ragged rows, invalid UTF-8, duplicate or empty header names): the pandas
+    parser then reads those files exactly as before, or explains what is wrong with them.
+    """
+    body = memoryview(data)[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    parse = pa_csv.ParseOptions(delimiter=sep, newlines_in_values=True)
+    try:
+        header = pa_csv.open_csv(
+            pa.BufferReader(body), read_options=pa_csv.ReadOptions(block_size=1 << 16), parse_options=parse
+        )
+        names = header.schema.names
+        if "" in names or len(set(names)) < len(names):
+            return None
+        table = pa_csv.read_csv(
+            pa.BufferReader(body),
+            parse_options=parse,
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    return table.to_pandas()
+
+
+def _read_csv_pandas(data: bytes, filename: str, sep: str) -> pd.DataFrame:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -93,16 +148,12 @@ def _read_csv(data: bytes, filename: str) -> pd.DataFrame:
             f"{filename}: not UTF-8 (byte {exc.start}, line {line}); save the file as UTF-8 "
             "(Excel: 'CSV UTF-8')"
         ) from exc
-    first = text.split("\n", 1)[0]
-    sep = ";" if first.count(";") > first.count(",") else ","
     try:
-        frame = pd.read_csv(
+        return pd.read_csv(
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False, engine="c"
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ImportRejected(f"{filename}: cannot parse as CSV: {exc}") from exc
-    frame.attrs["decimal_comma"] = sep == ";"
-    return frame
 
 
 def _read_vector(data: bytes, filename: str) -> pd.DataFrame:
@@ -110,7 +161,9 @@ def _read_vector(data: bytes, filename: str) -> pd.DataFrame:
 
     try:
         with warnings.catch_warnings():  # in-memory GeoPackages have no file extension; GDAL says so
-            warnings.filterwarnings("ignore", message=".*non conformant file extension", category=RuntimeWarning)
+            warnings.filterwarnings(
+                "ignore", message=".*non conformant file extension", category=RuntimeWarning
+            )
             gdf = pyogrio.read_dataframe(io.BytesIO(data))
     except Exception as exc:  # GDAL errors come in several types
         raise ImportRejected(f"{filename}: cannot read as GeoJSON/GeoPackage: {exc}") from exc
@@ -130,28 +183,46 @@ def _read_vector(data: bytes, filename: str) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ validation
 
 
+def _text(values: pd.Series) -> pa.ChunkedArray:
+    """A column as trimmed Arrow strings ('' where missing; other dtypes formatted as text first)."""
+    arrow = pa.array(values.astype("string[pyarrow]").array)
+    if isinstance(arrow, pa.Array):
+        arrow = pa.chunked_array([arrow])
+    return pc.fill_null(pc.utf8_trim_whitespace(arrow), "")
+
+
+def _mask(condition: pa.ChunkedArray) -> Mask:
+    """An Arrow boolean column as a numpy mask."""
+    return np.asarray(condition.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 class _Problems:
-    """Collects row-level errors (vectorised masks in, RowError objects out)."""
+    """Collects row-level errors: vectorised masks in, RowError objects out (formatted for failing rows only)."""
 
-    def __init__(self, raw: pd.DataFrame) -> None:
-        self.raw = raw
+    def __init__(self, n: int) -> None:
         self.errors: list[RowError] = []
-        self.bad = np.zeros(len(raw), dtype=bool)
+        self.bad = np.zeros(n, dtype=bool)
 
-    def add(
-        self, mask: npt.ArrayLike, field: str, reason: str | pd.Series, values: pd.Series | None = None
-    ) -> None:
-        mask = np.asarray(mask, dtype=bool)
+    def add(self, mask: Mask, field: str, reason: str | npt.NDArray[np.object_], shown: Shown) -> None:
         if not mask.any():
             return
         idx = np.flatnonzero(mask)
-        shown = values if values is not None else self.raw.get(field, pd.Series([""] * len(self.raw)))
-        shown_list = shown.iloc[idx].astype(str).str.slice(0, 80).tolist()
-        reasons = reason.iloc[idx].tolist() if isinstance(reason, pd.Series) else [reason] * idx.size
+        if callable(shown):
+            values = shown(idx)
+        elif isinstance(shown, np.ndarray):
+            values = shown[idx].tolist()
+        else:
+            values = shown.take(pa.array(idx)).to_pylist()
+        reasons = reason[idx].tolist() if isinstance(reason, np.ndarray) else [reason] * idx.size
         self.errors.extend(
-            RowError(int(i) + 1, field, v, r) for i, v, r in zip(idx, shown_list, reasons, strict=True)
+            RowError(int(i) + 1, field, str(v)[:80], r) for i, v, r in zip(idx, values, reasons, strict=True)
         )
         self.bad |= mask
+
+
+def _pairs(first: Floats, second: Floats, sep: str) -> list[str]:
+    """'a<sep>b' for each pair of numbers, as an error shows a coordinate."""
+    return [f"{a}{sep}{b}" for a, b in zip(first.tolist(), second.tolist(), strict=True)]
 
 
 def _resolve_columns(raw: pd.DataFrame, mapping: Mapping[str, str] | None) -> dict[str, str]:
@@ -174,10 +245,65 @@ def _resolve_columns(raw: pd.DataFrame, mapping: Mapping[str, str] | None) -> di
     return found
 
 
-def _parse_numbers(values: pd.Series) -> pd.Series:
-    """Floats from strings with a decimal point or a Swedish decimal comma; NaN where unparseable."""
-    cleaned = values.astype(str).str.strip().str.replace("\u2212", "-", regex=False).str.replace(",", ".")
-    return pd.to_numeric(cleaned, errors="coerce")
+def _lookup(text: pa.ChunkedArray, table: Mapping[str, str]) -> npt.NDArray[np.object_]:
+    """Configured ids of (case-insensitive) names, None where unknown; each distinct name is looked up once."""
+    encoded = text.combine_chunks().dictionary_encode()
+    names = pc.utf8_lower(encoded.dictionary).to_pylist()
+    ids = np.array([table.get(name) for name in names], dtype=object)
+    return ids[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _parse_numbers(values: pa.ChunkedArray) -> Floats:
+    """Floats from trimmed text with a decimal point or a Swedish decimal comma; NaN where unparseable."""
+    try:  # plain numbers (the usual file): one pass in C
+        return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        cleaned = pc.replace_substring(pc.replace_substring(values, "\u2212", "-"), ",", ".")
+    try:
+        return pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # some value is not a number: pandas' lenient parser, NaN for those
+        parsed = pd.to_numeric(cleaned.to_pandas(), errors="coerce")
+        return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _utc_us(values: pd.Series) -> Instants:
+    """tz-aware timestamps -> naive UTC datetime64[us]."""
+    return values.dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
+
+
+def _instants(text: pa.ChunkedArray, tz: str) -> tuple[Instants, npt.NDArray[np.object_]]:
+    """UTC instants of trimmed ISO 8601 text (NaT where invalid) and the reason (None for good rows)."""
+    n = len(text)
+    has_offset = _mask(pc.match_substring_regex(text, _OFFSET))
+    blank = _mask(pc.equal(text, ""))
+    out = np.full(n, np.datetime64("NaT", "us"))
+    if has_offset.any():
+        with_offset = text.filter(pa.array(has_offset))
+        try:  # Arrow's ISO 8601 cast covers what exports contain, ~10x faster than pandas
+            out[has_offset] = pc.cast(with_offset, pa.timestamp("us", tz="UTC")).to_numpy(
+                zero_copy_only=False
+            )
+        except pa.ArrowInvalid:  # anything rarer (or invalid): pandas' parser, NaT for the invalid
+            parsed = pd.to_datetime(with_offset.to_pandas(), format="ISO8601", utc=True, errors="coerce")
+            out[has_offset] = _utc_us(parsed)
+    naive = ~has_offset & ~blank
+    dst = np.zeros(n, dtype=bool)
+    if naive.any():
+        local_text = text.filter(pa.array(naive)).to_pandas()
+        local = pd.to_datetime(local_text, format="ISO8601", errors="coerce")
+        try:
+            localized = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        except (TypeError, AttributeError):  # mixed/odd values: fall back to element-wise parsing
+            localized = pd.to_datetime(local_text, errors="coerce").dt.tz_localize(
+                tz, ambiguous="NaT", nonexistent="NaT"
+            )
+        out[naive] = _utc_us(localized)
+        dst[naive] = localized.isna().to_numpy() & local.notna().to_numpy()
+    reason = np.empty(n, dtype=object)  # None for good rows: only failing rows' reasons are ever read
+    reason[np.isnat(out)] = "not a date/time; use ISO 8601, e.g. 2026-03-14T21:35:00+01:00"
+    reason[dst] = f"local time that does not exist or is ambiguous in {tz} (DST change); give a UTC offset"
+    reason[blank] = "missing"
+    return out, reason
 
 
 def parse_timestamps(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
@@ -186,34 +312,14 @@ def parse_timestamps(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     Returns (timestamps, reason) where reason is '' for good rows. Month-only dates ("2026-03") and
     day-only dates are accepted (their first instant, local time).
     """
-    text = values.astype(str).str.strip()
-    has_offset = text.str.contains(_OFFSET, regex=True)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
-    reason = pd.Series("", index=values.index, dtype=object)
-    if has_offset.any():
-        out[has_offset] = pd.to_datetime(text[has_offset], format="ISO8601", utc=True, errors="coerce")
-    naive = ~has_offset & (text != "")
-    if naive.any():
-        local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-        try:
-            localized = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        except (TypeError, AttributeError):  # mixed/odd values: fall back to element-wise parsing
-            localized = pd.to_datetime(text[naive], errors="coerce").dt.tz_localize(
-                tz, ambiguous="NaT", nonexistent="NaT"
-            )
-        out[naive] = localized.dt.tz_convert("UTC")
-        dst = naive & out.isna() & local.reindex(values.index).notna()
-        reason[dst] = (
-            f"local time that does not exist or is ambiguous in {tz} (DST change); give a UTC offset"
-        )
-    reason[(text == "")] = "missing"
-    reason[out.isna() & (reason == "")] = "not a date/time; use ISO 8601, e.g. 2026-03-14T21:35:00+01:00"
-    return out, reason
+    out, reason = _instants(_text(values), tz)
+    reason[~np.isnat(out)] = ""
+    return pd.Series(out, index=values.index).dt.tz_localize("UTC"), pd.Series(reason, index=values.index)
 
 
 def _coordinates(
     raw: pd.DataFrame, cols: dict[str, str], crs: str | None, problems: _Problems
-) -> tuple[pd.Series, pd.Series, str]:
+) -> tuple[Floats, Floats, str]:
     """(lat, lon) in WGS84 and the name of the field to blame for coordinate errors."""
     source_crs = crs or raw.attrs.get("crs") or "EPSG:4326"
     try:
@@ -221,8 +327,9 @@ def _coordinates(
     except CRSError as exc:
         raise ImportRejected(f"unknown coordinate reference system {source_crs!r}: {exc}") from exc
     if "_x" in raw:
-        problems.add(raw["_geom_type"] != "Point", "geometry", "not a Point geometry", raw["_geom_type"])
-        x, y = raw["_x"].astype(float), raw["_y"].astype(float)
+        geom_type = _text(raw["_geom_type"])
+        problems.add(_mask(pc.not_equal(geom_type, "Point")), "geometry", "not a Point geometry", geom_type)
+        x, y = raw["_x"].to_numpy(dtype=np.float64), raw["_y"].to_numpy(dtype=np.float64)
         blame = "geometry"
     elif crs_obj.is_geographic:
         for fld in ("lat", "lon"):
@@ -230,45 +337,75 @@ def _coordinates(
                 raise ImportRejected(
                     f"no {fld} column; columns: {', '.join(raw.columns)} (use --map {fld}=NAME)"
                 )
-        y, x = _parse_numbers(raw[cols["lat"]]), _parse_numbers(raw[cols["lon"]])
+        y, x = _parse_numbers(_text(raw[cols["lat"]])), _parse_numbers(_text(raw[cols["lon"]]))
         blame = "lat/lon"
     else:
         xcol = cols.get("x") or cols.get("lon")
         ycol = cols.get("y") or cols.get("lat")
         if not xcol or not ycol:
             raise ImportRejected(f"no x/y (easting/northing) columns for {source_crs}; use --map x=…,y=…")
-        x, y = _parse_numbers(raw[xcol]), _parse_numbers(raw[ycol])
+        x, y = _parse_numbers(_text(raw[xcol])), _parse_numbers(_text(raw[ycol]))
         blame = "x/y"
-    finite = np.isfinite(x.to_numpy()) & np.isfinite(y.to_numpy())
-    problems.add(~finite, blame, "missing, NaN or not a number", x.astype(str) + " " + y.astype(str))
+    finite = np.isfinite(x) & np.isfinite(y)
+    problems.add(~finite, blame, "missing, NaN or not a number", lambda idx: _pairs(x[idx], y[idx], " "))
     if crs_obj.is_geographic and crs_obj.equals("EPSG:4326"):
-        lon, lat = x, y
-    else:
-        to_wgs = Transformer.from_crs(crs_obj, "EPSG:4326", always_xy=True)
-        lon_a, lat_a = to_wgs.transform(x.to_numpy(), y.to_numpy())
-        lon, lat = pd.Series(lon_a, index=raw.index), pd.Series(lat_a, index=raw.index)
+        return y, x, blame
+    to_wgs = Transformer.from_crs(crs_obj, "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs.transform(x, y)
     return lat, lon, blame
 
 
 def _extent_reasons(
-    lat: pd.Series, lon: pd.Series, x_raw: pd.Series, y_raw: pd.Series, areas: Areas, buffer_m: float
-) -> tuple[np.ndarray, pd.Series]:
-    """Mask of points outside the extent, with a diagnosis of likely mistakes (swapped, SWEREF 99 TM)."""
-    inside = areas.within_extent(lat, lon, buffer_m)
-    outside = ~inside & np.isfinite(lat.to_numpy())
-    reason = pd.Series("outside the municipality's extent", index=lat.index, dtype=object)
-    if outside.any():
-        swapped = areas.within_extent(lon, lat, buffer_m) & outside
-        reason[swapped] = (
-            "outside the municipality; with lat and lon swapped it would be inside: check columns"
-        )
-        to_wgs = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)
-        slon, slat = to_wgs.transform(x_raw.to_numpy(float), y_raw.to_numpy(float))
-        sweref = areas.within_extent(slat, slon, buffer_m) & outside & ~swapped
-        reason[sweref] = (
-            "outside the municipality; read as SWEREF 99 TM (EPSG:3006) it would be inside: use --crs EPSG:3006"
-        )
+    lat: Floats,
+    lon: Floats,
+    in_area: Mask,
+    file_xy: Callable[[], tuple[Floats, Floats]],
+    areas: Areas,
+    buffer_m: float,
+) -> tuple[Mask, str | npt.NDArray[np.object_]]:
+    """Mask of points outside the extent, with a diagnosis of likely mistakes (swapped, SWEREF 99 TM).
+
+    Points inside an area are inside the extent: only the others are tested against the buffered union.
+    ``file_xy`` gives the file's own numbers (computed only if some point is outside).
+    """
+    outside = ~in_area & np.isfinite(lat)
+    candidates = np.flatnonzero(outside)
+    outside[candidates] = ~areas.within_extent(lat[candidates], lon[candidates], buffer_m)
+    if not outside.any():
+        return outside, ""
+    reason = np.full(lat.size, "outside the municipality's extent", dtype=object)
+    swapped = areas.within_extent(lon, lat, buffer_m) & outside
+    reason[swapped] = "outside the municipality; with lat and lon swapped it would be inside: check columns"
+    to_wgs = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)
+    slon, slat = to_wgs.transform(*file_xy())
+    sweref = areas.within_extent(slat, slon, buffer_m) & outside & ~swapped
+    reason[sweref] = (
+        "outside the municipality; read as SWEREF 99 TM (EPSG:3006) it would be inside: use --crs EPSG:3006"
+    )
     return outside, reason
+
+
+def _content_ids(parts: list[pd.Series], rows: Mask) -> list[str]:
+    """Deterministic ids of rows without one: the same row imported again gets the same id, so it is not
+    doubled. (The text of each part, joined with '|', hashed; the format must never change.)"""
+    key = pd.Series("", index=parts[0].index, dtype=object)
+    for part in parts:
+        key = key + "|" + part.astype(object).fillna("").astype(str)
+    return ["h:" + hashlib.sha256(k.encode()).hexdigest()[:24] for k in key[rows]]
+
+
+def _duplicates(
+    source: npt.NDArray[np.object_], source_id: npt.NDArray[np.object_]
+) -> tuple[Mask, npt.NDArray[np.int64]]:
+    """Rows whose (source, source_id) occurred earlier in the file, and each row's first row number."""
+    id_codes, id_uniques = pd.factorize(source_id)
+    source_codes, _ = pd.factorize(source)  # unknown sources (None) share code -1, as they did as NaN
+    key = pd.Series(source_codes.astype(np.int64) * len(id_uniques) + id_codes)
+    dup = key.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return dup, np.empty(0, dtype=np.int64)
+    first_row = pd.Series(np.arange(1, len(key) + 1)).groupby(key).transform("min").to_numpy()
+    return dup, first_row
 
 
 @dataclass
@@ -295,57 +432,64 @@ def prepare(
     n = len(raw)
     raw = raw.reset_index(drop=True)
     now_ts = pd.Timestamp(now or datetime.now(UTC))
+    now_utc = now_ts.tz_convert("UTC") if now_ts.tzinfo else now_ts.tz_localize("UTC")
+    latest = (now_utc + FUTURE_TOLERANCE).tz_localize(None).to_datetime64()
     cols = _resolve_columns(raw, column_map)
-    problems = _Problems(raw)
+    problems = _Problems(n)
     taxonomy = settings.taxonomy
 
-    def column(fld: str, default: str = "") -> pd.Series:
-        return (
-            raw[cols[fld]].astype(str).str.strip() if fld in cols else pd.Series([default] * n, dtype=object)
-        )
+    def column(fld: str, default: str = "") -> pa.ChunkedArray:
+        return _text(raw[cols[fld]]) if fld in cols else pa.chunked_array([pa.repeat(default, n)])
 
     # source and category: ids, labels or aliases from the taxonomy file
     src_raw = column("source", default_source or "")
     if default_source is not None:
-        src_raw = src_raw.where(src_raw != "", default_source)
-    source = src_raw.str.lower().map(taxonomy.source_lookup())
-    problems.add(src_raw == "", "source", "missing (give a source column or --source)", src_raw)
+        src_raw = pc.if_else(pc.equal(src_raw, ""), default_source, src_raw)
+    source = _lookup(src_raw, taxonomy.source_lookup())
     problems.add(
-        source.isna(),
+        _mask(pc.equal(src_raw, "")), "source", "missing (give a source column or --source)", src_raw
+    )
+    problems.add(
+        pd.isna(source),
         "source",
         f"unknown source; known: {', '.join(t.id for t in taxonomy.sources)}",
         src_raw,
     )
     cat_raw = column("category")
-    category = cat_raw.str.lower().map(taxonomy.category_lookup())
-    problems.add(cat_raw == "", "category", "missing", cat_raw)
+    category = _lookup(cat_raw, taxonomy.category_lookup())
+    problems.add(_mask(pc.equal(cat_raw, "")), "category", "missing", cat_raw)
     problems.add(
-        category.isna(),
+        pd.isna(category),
         "category",
         f"unknown category; known: {', '.join(t.id for t in taxonomy.categories)}",
         cat_raw,
     )
 
-    occurred, why = parse_timestamps(column("occurred_at"), settings.timezone)
-    problems.add(why != "", "occurred_at", why, column("occurred_at"))
-    problems.add(occurred > now_ts + FUTURE_TOLERANCE, "occurred_at", "in the future", column("occurred_at"))
+    occ_text = column("occurred_at")
+    occurred, why = _instants(occ_text, settings.timezone)
+    problems.add(np.isnat(occurred), "occurred_at", why, occ_text)
+    problems.add(occurred > latest, "occurred_at", "in the future", occ_text)
     rep_text = column("reported_at")
-    reported, why_r = parse_timestamps(rep_text, settings.timezone)
-    given = rep_text != ""
-    problems.add(given & (why_r != ""), "reported_at", why_r, rep_text)
+    reported, why_r = _instants(rep_text, settings.timezone)
+    given = _mask(pc.not_equal(rep_text, ""))
+    problems.add(given & np.isnat(reported), "reported_at", why_r, rep_text)
     problems.add(given & (reported < occurred), "reported_at", "earlier than occurred_at", rep_text)
-    problems.add(given & (reported > now_ts + FUTURE_TOLERANCE), "reported_at", "in the future", rep_text)
+    problems.add(given & (reported > latest), "reported_at", "in the future", rep_text)
 
     lat, lon, blame = _coordinates(raw, cols, crs, problems)
-    xr = raw["_x"] if "_x" in raw else _parse_numbers(column("lon") if "lon" in cols else column("x"))
-    yr = raw["_y"] if "_y" in raw else _parse_numbers(column("lat") if "lat" in cols else column("y"))
-    outside, why_out = _extent_reasons(
-        lat, lon, xr.astype(float), yr.astype(float), areas, settings.extent_buffer_m
-    )
-    problems.add(outside, blame, why_out, lat.round(6).astype(str) + ", " + lon.round(6).astype(str))
+
+    def file_xy() -> tuple[Floats, Floats]:
+        if "_x" in raw:
+            return raw["_x"].to_numpy(dtype=np.float64), raw["_y"].to_numpy(dtype=np.float64)
+        x = _parse_numbers(column("lon") if "lon" in cols else column("x"))
+        return x, _parse_numbers(column("lat") if "lat" in cols else column("y"))
+
+    area_id = areas.assign(lat, lon)
+    outside, why_out = _extent_reasons(lat, lon, ~pd.isna(area_id), file_xy, areas, settings.extent_buffer_m)
+    problems.add(outside, blame, why_out, lambda idx: _pairs(lat[idx].round(6), lon[idx].round(6), ", "))
 
     weight_text = column("weight")
-    weight = _parse_numbers(weight_text.where(weight_text != "", "1"))
+    weight = _parse_numbers(pc.if_else(pc.equal(weight_text, ""), "1", weight_text))
     problems.add(
         ~((weight > 0) & (weight <= MAX_WEIGHT)),
         "weight",
@@ -353,57 +497,56 @@ def prepare(
         weight_text,
     )
     note = column("note")
-    problems.add(note.str.len() > MAX_NOTE_CHARS, "note", f"longer than {MAX_NOTE_CHARS} characters", note)
+    too_long = _mask(pc.greater(pc.utf8_length(note), MAX_NOTE_CHARS))
+    problems.add(too_long, "note", f"longer than {MAX_NOTE_CHARS} characters", note)
 
-    source_id = column("source_id")
+    id_text = column("source_id")
+    problems.add(
+        _mask(pc.greater(pc.utf8_length(id_text), 128)), "source_id", "longer than 128 characters", id_text
+    )
+    source_id = id_text.to_numpy(zero_copy_only=False)
     missing_id = source_id == ""
     if missing_id.any():
-        # Deterministic content hash: the same row imported again gets the same id, so it is not doubled.
         parts = [
-            source,
-            occurred.astype(str),
-            category,
-            lat.round(6).astype(str),
-            lon.round(6).astype(str),
-            note,
+            pd.Series(source),
+            pd.Series(occurred).dt.tz_localize("UTC").astype(str),
+            pd.Series(category),
+            pd.Series(lat).round(6).astype(str),
+            pd.Series(lon).round(6).astype(str),
+            note.to_pandas(),
         ]
-        key = pd.Series("", index=raw.index, dtype=object)
-        for part in parts:
-            key = key + "|" + part.astype(object).fillna("").astype(str)
-        hashed = key[missing_id].map(lambda k: "h:" + hashlib.sha256(k.encode()).hexdigest()[:24])
-        source_id = source_id.where(~missing_id, hashed)
-    problems.add(source_id.str.len() > 128, "source_id", "longer than 128 characters", source_id)
-    dup = pd.DataFrame({"s": source, "i": source_id}).duplicated(keep="first").to_numpy()
+        source_id[missing_id] = _content_ids(parts, missing_id)
+    dup, first_row = _duplicates(source, source_id)
     if dup.any():
-        first_row = (
-            pd.DataFrame({"s": source, "i": source_id, "r": np.arange(1, n + 1)})
-            .groupby(["s", "i"], dropna=False)["r"]
-            .transform("min")
-        )
-        problems.add(
-            dup, "source_id", "duplicate of row " + first_row.astype(str) + " in this file", source_id
-        )
+        reason = np.array([f"duplicate of row {r} in this file" for r in first_row.tolist()], dtype=object)
+        problems.add(dup, "source_id", reason, source_id)
 
     good = ~problems.bad
+    lat, lon = lat[good], lon[good]
+    notes = pc.if_else(pc.equal(note, ""), pa.scalar(None, note.type), note).to_numpy(zero_copy_only=False)
+
+    def strings(values: npt.NDArray[np.object_]) -> pd.Series:
+        """Kept as Python objects: pandas would otherwise copy each string into Arrow and back for the store."""
+        return pd.Series(values, dtype=object, copy=False)
+
     rows = pd.DataFrame(
         {
-            "source": source[good].to_numpy(),
-            "source_id": source_id[good].to_numpy(),
-            "occurred_at": occurred[good].to_numpy(),
-            "reported_at": reported[good].to_numpy(),
-            "category": category[good].to_numpy(),
-            "lat": lat[good].to_numpy(dtype=float),
-            "lon": lon[good].to_numpy(dtype=float),
-            "weight": weight[good].to_numpy(dtype=float),
-            "note": note[good].where(note[good] != "", None).to_numpy(),
-        }
+            "source": strings(source[good]),
+            "source_id": strings(source_id[good]),
+            "occurred_at": pd.to_datetime(occurred[good], utc=True),
+            "reported_at": pd.to_datetime(reported[good], utc=True),
+            "category": strings(category[good]),
+            "lat": lat,
+            "lon": lon,
+            "weight": weight[good],
+            "note": strings(notes[good]),
+            "cell": latlng_to_cells(lat, lon, settings.stored_resolution),
+            "area_id": strings(area_id[good]),
+            "created_by": strings(np.full(lat.size, created_by, dtype=object)),
+            "created_at": now_utc,
+        },
+        copy=False,
     )
-    rows["occurred_at"] = pd.to_datetime(rows["occurred_at"], utc=True)
-    rows["reported_at"] = pd.to_datetime(rows["reported_at"], utc=True)
-    rows["cell"] = latlng_to_cells(rows["lat"].to_numpy(), rows["lon"].to_numpy(), settings.stored_resolution)
-    rows["area_id"] = areas.assign(rows["lat"].to_numpy(), rows["lon"].to_numpy())
-    rows["created_by"] = created_by
-    rows["created_at"] = now_ts.tz_convert("UTC") if now_ts.tzinfo else now_ts.tz_localize("UTC")
     errors = sorted(problems.errors, key=lambda e: (e.row, e.field))
     return Prepared(rows=rows, errors=errors, rows_read=n)
 
@@ -470,23 +613,41 @@ def import_frame(
     )
 
 
-def import_bytes(engine: Engine, data: bytes, filename: str, **kwargs: object) -> ImportResult:
+def import_bytes(
+    engine: Engine,
+    data: bytes,
+    filename: str,
+    *,
+    settings: Settings,
+    areas: Areas,
+    crs: str | None = None,
+    default_source: str | None = None,
+    column_map: Mapping[str, str] | None = None,
+    skip_invalid: bool = False,
+    created_by: str = "import",
+    progress: store.ProgressFn | None = None,
+) -> ImportResult:
     """Import a file's content (CSV, GeoJSON or GeoPackage, told apart by the file name)."""
     raw = read_table(data, filename)
-    crs = kwargs.pop("crs", None) or raw.attrs.get("crs")
     return import_frame(
         engine,
         raw,
+        settings=settings,
+        areas=areas,
         filename=filename,
         sha256=hashlib.sha256(data).hexdigest(),
-        crs=crs,
-        **kwargs,  # type: ignore[arg-type]
+        crs=crs or raw.attrs.get("crs"),
+        default_source=default_source,
+        column_map=column_map,
+        skip_invalid=skip_invalid,
+        created_by=created_by,
+        progress=progress,
     )
 
 
-def import_file(engine: Engine, path: Path, **kwargs: object) -> ImportResult:
-    """Import a file from disk (see :func:`import_bytes`)."""
-    return import_bytes(engine, path.read_bytes(), path.name, **kwargs)
+def import_file(engine: Engine, path: Path, **options: Any) -> ImportResult:
+    """Import a file from disk; ``options`` are :func:`import_bytes`' keyword arguments."""
+    return import_bytes(engine, path.read_bytes(), path.name, **options)
 
 
 def write_rejects(errors: list[RowError], path: Path) -> None:
