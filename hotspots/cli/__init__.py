@@ -12,6 +12,7 @@ Each command lives in its own module below and registers itself on the shared ``
 from __future__ import annotations
 
 from hotspots.cli import (  # noqa: F401  (imported for their @app.command registrations)
+    accounts,
     backtest,
     compute,
     demo,
@@ -21,6 +22,7 @@ from hotspots.cli import (  # noqa: F401  (imported for their @app.command regis
     ops,
     priorities,
     report,
+    serve,
 )
 from hotspots.cli.app import app
 

@@ -1,0 +1,163 @@
+"""One error shape for every failure: ``{"error": {"code", "message", "details": [...]}}``.
+
+422 details name the field (``query.window``, ``body.0.lat``) or, for imports, the row. Domain errors map to
+4xx here, so handlers never translate exceptions themselves. The catch-all logs the exception (type and
+traceback, never request bodies) and answers a generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hotspots.errors import (
+    ConfigError,
+    EmptyData,
+    HotspotsError,
+    ImportRejected,
+    StatisticsError,
+    UnknownArea,
+)
+
+log = logging.getLogger("hotspots.api")
+
+#: Longest value echoed back in an import row error (the value may be a whole free-text note).
+MAX_ECHOED_VALUE = 200
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class ErrorDetail(BaseModel):
+    """One problem: a field (and for imports a 1-based row) with what is wrong."""
+
+    field: str | None = Field(None, examples=["query.window"])
+    row: int | None = Field(None, description="1-based data row of an import (imports only)")
+    value: str | None = None
+    reason: str = Field(examples=["String should match pattern '^\\d{1,4}d$'"])
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(examples=["validation_error"])
+    message: str = Field(examples=["Ogiltig förfrågan / invalid request"])
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this body."""
+
+    error: ErrorInfo
+
+
+class ApiError(Exception):
+    """An error with its status, stable code and message (and optional details and headers)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[ErrorDetail] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or _CODES.get(status, "error")
+        self.message = message
+        self.details = details or []
+        self.headers = headers
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=ErrorInfo(code=code, message=message, details=details or []))
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting the error body for the given statuses."""
+    return {status: {"model": ErrorBody, "description": _CODES.get(status, "error")} for status in statuses}
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(
+        exc.status_code, _CODES.get(exc.status_code, "error"), str(exc.detail), headers=headers
+    )
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        ErrorDetail(field=".".join(str(part) for part in err["loc"]), reason=str(err["msg"]))
+        for err in exc.errors()
+    ]
+    return error_response(422, "validation_error", "Ogiltig förfrågan / invalid request", details)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, ImportRejected):
+        details = [
+            ErrorDetail(row=e.row, field=e.field, value=str(e.value)[:MAX_ECHOED_VALUE], reason=e.reason)
+            for e in exc.errors
+        ]
+        return error_response(422, "import_rejected", str(exc), details)
+    if isinstance(exc, UnknownArea):
+        return error_response(404, "not_found", str(exc))
+    if isinstance(exc, EmptyData | StatisticsError):
+        return error_response(422, "statistics_unavailable", str(exc))
+    if isinstance(exc, ConfigError):
+        log.error("configuration error: %s", exc)
+        return error_response(
+            500, "configuration_error", "Serverns konfiguration är felaktig / server misconfigured"
+        )
+    return error_response(422, "invalid_request", str(exc))
+
+
+async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("store unavailable: %s", type(exc).__name__)
+    return error_response(503, "unavailable", "Databasen svarar inte / store unavailable")
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "Internt fel / internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HotspotsError, _domain_error)
+    app.add_exception_handler(OperationalError, _store_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

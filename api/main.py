@@ -1,0 +1,70 @@
+"""The FastAPI application: configures and mounts the routers; no endpoint logic lives here.
+
+    uvicorn --factory api.main:create_app          # or: hotspots serve
+
+Access: every route declares its rule (``api.deps``: PUBLIC, ANY_ROLE, REPORT_DATA, STATISTICS, EXPORTS,
+ADMIN_ONLY); the API key header ``X-API-Key`` serves programs, the ``/login`` form a browser session.
+Nothing that must be shared between workers lives in the process (sessions are signed cookies, the login
+rate limit counts failures in the audit log); caches of derived results are per worker and keyed by the
+dataset version, so they never serve stale data.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+
+from api.deps import NotModified, cache_headers
+from api.errors import install_error_handlers
+from api.metrics import Metrics, MetricsMiddleware
+from api.routes import areas, audit, auth, exports, health, reports, statistics
+from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from hotspots.config import Settings, get_settings
+
+DESCRIPTION = """
+**Hotspots – lägesbild för EST Örebro.** Rapporter, statistik (Gi\\*, lokal Moran, KDE, framväxande
+hotspots) och aggregerade exporter för planerare.
+
+**Hotspots – situation picture for EST Örebro.** Reports, statistics (Gi\\*, local Moran, KDE, emerging
+hotspots) and aggregated exports for planners.
+
+Authentication: `X-API-Key` header (`hotspots keys create NAME`) or the session cookie from `/login`.
+Roles: admin, analyst (reports), est (statistics), field (priority lists, optionally limited to areas),
+planner (exports). Errors: `{"error": {"code", "message", "details": [...]}}`.
+"""
+
+TAGS = [
+    {"name": "reports", "description": "Rapporter (analytiker) / report-level data (analyst, admin)"},
+    {"name": "areas", "description": "Områden / areas"},
+    {"name": "statistics", "description": "Statistik (EST) / statistics (est, analyst, admin)"},
+    {"name": "exports", "description": "Exporter för planerare / planner exports (small counts removed)"},
+    {"name": "auth", "description": "Inloggning / login"},
+    {"name": "audit", "description": "Granskningslogg / audit log (admin)"},
+    {"name": "health", "description": "Drift / operations"},
+]
+
+
+async def _not_modified(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotModified)
+    return Response(status_code=304, headers=cache_headers(exc.etag))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app for ``settings`` (default: the environment's). Tests pass their own settings."""
+    effective = settings or get_settings()
+    app = FastAPI(
+        title="Hotspots EST Örebro",
+        description=DESCRIPTION,
+        version="0.1.0",
+        openapi_tags=TAGS,
+    )
+    if settings is not None:
+        app.dependency_overrides[get_settings] = lambda: settings
+    install_error_handlers(app)
+    app.add_exception_handler(NotModified, _not_modified)
+    app.state.metrics = Metrics()
+    app.add_middleware(BodyLimitMiddleware, max_bytes=effective.max_upload_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    for module in (health, auth, areas, reports, statistics, exports, audit):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,1 @@
+"""One router per resource, collected in :mod:`api.main`."""

@@ -1,0 +1,120 @@
+"""Browser login and logout: a Swedish HTML form that issues a signed, HttpOnly, SameSite=Lax session cookie.
+
+Programs use API keys (``X-API-Key``) instead. Failed logins are written to the audit log; after
+``login_rate_limit`` failures per user name and client address within a minute the form answers 429.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from api.deps import ANY_ROLE, PUBLIC, CurrentUser, EngineDep, SettingsDep
+from api.errors import responses
+from api.security import SESSION_COOKIE, login_blocked, sign_session
+from hotspots import accounts, audit
+
+router = APIRouter(tags=["auth"])
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+
+_BAD_LOGIN = "Fel användarnamn eller lösenord."
+_TOO_MANY = "För många misslyckade försök. Vänta en minut och försök igen."
+
+
+class Me(BaseModel):
+    """The authenticated user."""
+
+    name: str = Field(examples=["anna"])
+    role: accounts.Role
+    areas: list[str] = Field(description="Områden användaren är begränsad till (tom: alla) / limited to")
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths: ``next`` must not turn the login form into an open redirect."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+def _form(
+    request: Request, *, status: int = 200, message: str = "", name: str = "", next_: str = "/"
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {"message": message, "name": name, "next": _safe_next(next_)},
+        status_code=status,
+    )
+
+
+@router.get(
+    "/login",
+    dependencies=[PUBLIC],
+    response_class=HTMLResponse,
+    summary="Inloggningssida / login page",
+)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return _form(request, next_=next)
+
+
+@router.post(
+    "/login",
+    dependencies=[PUBLIC],
+    response_class=HTMLResponse,
+    status_code=303,
+    response_model=None,
+    summary="Logga in / log in (sets the session cookie)",
+    responses={401: {"description": "wrong name or password"}, 429: {"description": "too many failures"}},
+)
+def login(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form(min_length=1, max_length=128)],
+    password: Annotated[str, Form(min_length=1, max_length=1024)],
+    next: Annotated[str, Form(max_length=2048)] = "/",
+) -> Response:
+    client = request.client.host if request.client else "unknown"
+    if login_blocked(engine, settings, name, client):
+        blocked = _form(request, status=429, message=_TOO_MANY, name=name, next_=next)
+        blocked.headers["Retry-After"] = "60"
+        return blocked
+    user = accounts.authenticate_password(engine, name, password)
+    if user is None:
+        audit.record(engine, actor=name, action=audit.LOGIN_FAILED, resource=f"login {client}")
+        return _form(request, status=401, message=_BAD_LOGIN, name=name, next_=next)
+    audit.record(engine, actor=user.name, action="login", resource=f"login {client}")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sign_session(settings, user.id),
+        max_age=settings.session_max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.session_cookie_secure,
+        path="/",
+    )
+    return response
+
+
+@router.post(
+    "/logout",
+    dependencies=[PUBLIC],
+    status_code=303,
+    response_class=RedirectResponse,
+    summary="Logga ut / log out (clears the session cookie)",
+)
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.get(
+    "/me", dependencies=[ANY_ROLE], summary="Inloggad användare / current user", responses=responses(401)
+)
+def me(user: CurrentUser) -> Me:
+    return Me(name=user.name, role=user.role, areas=list(user.areas))

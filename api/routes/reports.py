@@ -1,0 +1,329 @@
+"""Reports: create, import, list, read and delete report-level data (analyst and admin only).
+
+Every request is audited (who, which filter or which ids, how many rows; never note text) and answered
+with ``Cache-Control: no-store``. Creating and importing reuse :mod:`hotspots.ingest`, so the API has the
+same validation as ``hotspots import``: all-or-nothing by default, and a 422 listing every bad row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from fastapi import APIRouter, Body, File, Form, Query, Request, Response, UploadFile
+from fastapi import Path as Path_
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+
+from api.deps import REPORT_DATA, AreasDep, CurrentUser, EngineDep, SettingsDep, area_scope
+from api.errors import ApiError, responses
+from hotspots import audit, ingest, store
+from hotspots.accounts import User
+from hotspots.ingest import MAX_NOTE_CHARS, MAX_WEIGHT, ImportResult
+from hotspots.schema import reports
+
+router = APIRouter(
+    prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA], responses=responses(401, 403, 422)
+)
+
+MAX_BATCH = 10_000
+MAX_PAGE = 1000
+_OUT_COLUMNS = (
+    "id",
+    "source",
+    "source_id",
+    "occurred_at",
+    "reported_at",
+    "category",
+    "lat",
+    "lon",
+    "cell",
+    "area_id",
+    "weight",
+    "note",
+    "import_id",
+    "created_by",
+    "created_at",
+)
+
+
+class ReportIn(BaseModel):
+    """One report. Times without an offset are local time (Europe/Stockholm)."""
+
+    source: str = Field(
+        min_length=1, max_length=64, description="Källa / source id or label", examples=["police"]
+    )
+    source_id: str = Field(min_length=1, max_length=128, description="Källans ärende-id / id at the source")
+    occurred_at: datetime = Field(
+        description="När det hände / when it happened", examples=["2026-11-14T21:30:00+01:00"]
+    )
+    reported_at: datetime | None = Field(None, description="När det rapporterades / when it was reported")
+    category: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Kategori / category id or label",
+        examples=["observed_dealing"],
+    )
+    lat: float = Field(ge=-90, le=90, examples=[59.2762])
+    lon: float = Field(ge=-180, le=180, examples=[15.154])
+    weight: float = Field(1.0, gt=0, le=MAX_WEIGHT, description="Vikt / weight (tips may weigh less)")
+    note: str | None = Field(
+        None, max_length=MAX_NOTE_CHARS, description="Fritext / free text (never exported)"
+    )
+
+    def as_row(self) -> dict[str, str]:
+        """The row as the import pipeline reads a CSV line: strings, empty for missing."""
+        values = self.model_dump()
+        return {
+            k: "" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v))
+            for k, v in values.items()
+        }
+
+
+class RowErrorOut(BaseModel):
+    row: int = Field(description="1-based data row / list position")
+    field: str
+    value: str
+    reason: str
+
+
+class ImportOut(BaseModel):
+    """What a create or import did."""
+
+    rows_read: int
+    rows_added: int
+    rows_present: int = Field(description="Fanns redan (samma källa + id) / already stored")
+    rows_rejected: int
+    import_id: int | None
+    dataset_version: int | None
+    by_area: dict[str, int]
+    errors: list[RowErrorOut] = Field(description="Avvisade rader (skip_invalid) / rejected rows")
+
+    @classmethod
+    def of(cls, result: ImportResult) -> ImportOut:
+        return cls(
+            rows_read=result.rows_read,
+            rows_added=result.rows_added,
+            rows_present=result.rows_present,
+            rows_rejected=result.rows_rejected,
+            import_id=result.import_id,
+            dataset_version=result.dataset_version,
+            by_area=result.by_area,
+            errors=[
+                RowErrorOut(row=e.row, field=e.field, value=str(e.value)[:200], reason=e.reason)
+                for e in result.errors
+            ],
+        )
+
+
+class ReportOut(BaseModel):
+    id: int
+    source: str
+    source_id: str
+    occurred_at: datetime
+    reported_at: datetime | None
+    category: str
+    lat: float
+    lon: float
+    cell: str = Field(description="H3-cell (lagrad upplösning) / H3 cell at the stored resolution")
+    area_id: str | None
+    weight: float
+    note: str | None
+    import_id: int | None
+    created_by: str
+    created_at: datetime
+
+
+class ReportPage(BaseModel):
+    items: list[ReportOut]
+    total: int
+    limit: int
+    offset: int
+
+
+def _audited(
+    engine: Engine, user: User, filename: str, skip_invalid: bool, result: ImportResult
+) -> ImportOut:
+    audit.record(
+        engine,
+        actor=user.name,
+        action="reports.create",
+        resource=f"/reports ({filename})",
+        detail={"import_id": result.import_id, "skip_invalid": skip_invalid},
+        rows=result.rows_added,
+    )
+    return ImportOut.of(result)
+
+
+@router.post("", status_code=201, summary="Skapa en rapport / create one report")
+def create_report(
+    report: ReportIn, engine: EngineDep, settings: SettingsDep, areas: AreasDep, user: CurrentUser
+) -> ImportOut:
+    raw = pd.DataFrame([report.as_row()])
+    result = ingest.import_frame(
+        engine, raw, settings=settings, areas=areas, filename="api", created_by=user.name
+    )
+    return _audited(engine, user, "api", False, result)
+
+
+@router.post("/batch", status_code=201, summary="Skapa flera rapporter (JSON) / create a batch")
+def create_batch(
+    batch: Annotated[list[ReportIn], Body(min_length=1, max_length=MAX_BATCH)],
+    engine: EngineDep,
+    settings: SettingsDep,
+    areas: AreasDep,
+    user: CurrentUser,
+    skip_invalid: Annotated[bool, Query(description="Spara giltiga rader / store the valid rows")] = False,
+) -> ImportOut:
+    """All-or-nothing unless ``skip_invalid``; row numbers in errors are 1-based list positions."""
+    raw = pd.DataFrame([r.as_row() for r in batch])
+    result = ingest.import_frame(
+        engine,
+        raw,
+        settings=settings,
+        areas=areas,
+        filename="api-batch",
+        skip_invalid=skip_invalid,
+        created_by=user.name,
+    )
+    return _audited(engine, user, "api-batch", skip_invalid, result)
+
+
+@router.post(
+    "/import",
+    status_code=201,
+    summary="Importera en fil (CSV, GeoJSON, GeoPackage) / import a file",
+    responses=responses(413),
+)
+def import_upload(
+    file: Annotated[UploadFile, File(description="CSV, GeoJSON eller GeoPackage (format från filnamnet)")],
+    engine: EngineDep,
+    settings: SettingsDep,
+    areas: AreasDep,
+    user: CurrentUser,
+    crs: Annotated[str | None, Form(max_length=64, description="t.ex. EPSG:3006 / e.g. EPSG:3006")] = None,
+    source: Annotated[
+        str | None, Form(max_length=64, description="Källa för rader utan / default source")
+    ] = None,
+    skip_invalid: Annotated[bool, Form(description="Spara giltiga rader / store the valid rows")] = False,
+) -> ImportOut:
+    """The request size limit (setting ``max_upload_bytes``) answers 413 before the file is parsed."""
+    filename = Path(file.filename or "upload.csv").name[-200:] or "upload.csv"
+    result = ingest.import_bytes(
+        engine,
+        file.file.read(),
+        filename,
+        settings=settings,
+        areas=areas,
+        crs=crs or None,
+        default_source=source or None,
+        skip_invalid=skip_invalid,
+        created_by=user.name,
+    )
+    return _audited(engine, user, filename, skip_invalid, result)
+
+
+def _report_out(frame: pd.DataFrame) -> list[ReportOut]:
+    frame = frame.assign(cell=[f"{c:x}" for c in frame["cell"].tolist()])
+    frame = frame.astype(object).where(frame.notna(), None)
+    return [ReportOut.model_validate(row) for row in frame.to_dict(orient="records")]
+
+
+def _select(where: list[Any]) -> sa.Select[Any]:
+    return sa.select(*(reports.c[name] for name in _OUT_COLUMNS)).where(*where)
+
+
+def _frame(engine: Engine, stmt: sa.Select[Any]) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=list(_OUT_COLUMNS))
+    frame["cell"] = frame["cell"].to_numpy(dtype=np.int64).view(np.uint64) if len(frame) else frame["cell"]
+    return frame
+
+
+@router.get("", summary="Lista rapporter med filter / list reports with filters")
+def list_reports(
+    request: Request,
+    engine: EngineDep,
+    areas: AreasDep,
+    user: CurrentUser,
+    since: Annotated[datetime | None, Query(description="Från och med / occurred at or after")] = None,
+    until: Annotated[datetime | None, Query(description="Före / occurred before")] = None,
+    category: Annotated[list[str] | None, Query(description="Kategori-id (upprepas)")] = None,
+    source: Annotated[list[str] | None, Query(description="Käll-id (upprepas)")] = None,
+    area: Annotated[list[str] | None, Query(description="Område, id eller namn (upprepas)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> ReportPage:
+    """Newest first. Times without an offset are read as UTC."""
+    scope = area_scope(user, areas, area)
+    where: list[Any] = []
+    if since is not None:
+        where.append(reports.c.occurred_at >= _aware(since))
+    if until is not None:
+        where.append(reports.c.occurred_at < _aware(until))
+    if category:
+        where.append(reports.c.category.in_(category))
+    if source:
+        where.append(reports.c.source.in_(source))
+    if scope:
+        where.append(reports.c.area_id.in_(scope))
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(reports).where(*where)).scalar_one()
+    frame = _frame(
+        engine,
+        _select(where)
+        .order_by(reports.c.occurred_at.desc(), reports.c.id.desc())
+        .limit(limit)
+        .offset(offset),
+    )
+    audit.record(
+        engine,
+        actor=user.name,
+        action="reports.list",
+        resource=request.url.path,
+        detail={k: request.query_params.getlist(k) for k in request.query_params} | {"area": list(scope)},
+        rows=len(frame),
+    )
+    return ReportPage(items=_report_out(frame), total=int(total), limit=limit, offset=offset)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _visible_report(engine: Engine, user: User, report_id: int) -> pd.DataFrame:
+    where = [reports.c.id == report_id]
+    if user.limited:
+        where.append(reports.c.area_id.in_(user.areas))
+    frame = _frame(engine, _select(where))
+    if frame.empty:
+        raise ApiError(404, f"Rapport {report_id} finns inte / report not found")
+    return frame
+
+
+ReportId = Annotated[int, Path_(ge=1, le=2**62, description="Rapportens id / report id")]
+
+
+@router.get("/{report_id}", summary="En rapport / one report", responses=responses(404))
+def get_report(report_id: ReportId, engine: EngineDep, user: CurrentUser) -> ReportOut:
+    frame = _visible_report(engine, user, report_id)
+    audit.record(engine, actor=user.name, action="reports.read", resource=f"/reports/{report_id}", rows=1)
+    return _report_out(frame)[0]
+
+
+@router.delete(
+    "/{report_id}", status_code=204, summary="Radera en rapport / delete one report", responses=responses(404)
+)
+def delete_report(report_id: ReportId, engine: EngineDep, user: CurrentUser) -> Response:
+    """Deleting bumps the dataset version, so every derived result (statistics, ETags) is recomputed."""
+    _visible_report(engine, user, report_id)
+    with store.transaction(engine) as conn:
+        conn.execute(sa.delete(reports).where(reports.c.id == report_id))
+        store.bump_version(conn)
+        audit.record(conn, actor=user.name, action="reports.delete", resource=f"/reports/{report_id}", rows=1)
+    return Response(status_code=204)

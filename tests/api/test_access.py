@@ -1,0 +1,218 @@
+"""Access control: every route declares a rule, every role x route gets the expected 2xx/401/403, sessions,
+the login rate limit, security headers and area-limited field users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import iter_route_contexts
+
+from api.deps import Allow, Public, rule_of
+from api.security import DOCS_PATHS, SESSION_COOKIE
+from hotspots import accounts, audit
+from hotspots.accounts import Role
+from hotspots.schema import api_keys, reports
+from tests.api.conftest import END, FIELD_AREA, PASSWORD, Api
+
+ALL = frozenset(r.value for r in Role)
+STATS = frozenset({"admin", "analyst", "est"})
+REPORTS = frozenset({"admin", "analyst"})
+EXPORT = frozenset({"admin", "analyst", "est", "planner"})
+ADMIN = frozenset({"admin"})
+PUBLIC = None
+Q = {"end": END.isoformat()}
+
+
+def _report(api: Api, source_id: str) -> dict[str, Any]:
+    lat, lon = api.point(FIELD_AREA)
+    return {
+        "source": "police",
+        "source_id": source_id,
+        "occurred_at": "2026-11-10T20:00:00+01:00",
+        "category": "observed_dealing",
+        "lat": lat,
+        "lon": lon,
+    }
+
+
+def _new_report_id(api: Api) -> int:
+    """A fresh report (created with the analyst key) for a delete request to remove."""
+    with api.engine.connect() as conn:
+        n = conn.execute(sa.select(sa.func.count()).select_from(reports)).scalar_one()
+    created = api.client.post("/reports", headers=api.auth("analyst"), json=_report(api, f"delete-me-{n}"))
+    assert created.status_code == 201, created.text
+    with api.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.max(reports.c.id))).scalar_one())
+
+
+Request = Callable[[Api], dict[str, Any]]
+#: (method, path template) -> (roles allowed, or PUBLIC; how to build a valid request)
+EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
+    ("GET", "/health"): (PUBLIC, lambda a: {"url": "/health"}),
+    ("GET", "/ready"): (PUBLIC, lambda a: {"url": "/ready"}),
+    ("GET", "/login"): (PUBLIC, lambda a: {"url": "/login"}),
+    ("POST", "/login"): (
+        PUBLIC,
+        lambda a: {"url": "/login", "data": {"name": "admin", "password": PASSWORD}},
+    ),
+    ("POST", "/logout"): (PUBLIC, lambda a: {"url": "/logout"}),
+    ("GET", "/metrics"): (ADMIN, lambda a: {"url": "/metrics"}),
+    ("GET", "/audit"): (ADMIN, lambda a: {"url": "/audit"}),
+    ("GET", "/me"): (ALL, lambda a: {"url": "/me"}),
+    ("GET", "/areas"): (ALL, lambda a: {"url": "/areas"}),
+    ("GET", "/areas/{area_id}"): (ALL, lambda a: {"url": f"/areas/{FIELD_AREA}"}),
+    ("POST", "/reports"): (REPORTS, lambda a: {"url": "/reports", "json": _report(a, "one")}),
+    ("POST", "/reports/batch"): (REPORTS, lambda a: {"url": "/reports/batch", "json": [_report(a, "b1")]}),
+    ("POST", "/reports/import"): (
+        REPORTS,
+        lambda a: {
+            "url": "/reports/import",
+            "files": {
+                "file": (
+                    "r.csv",
+                    b"source,source_id,occurred_at,category,lat,lon\n"
+                    + f"police,f1,2026-11-10T20:00:00+01:00,arrest,{a.point(FIELD_AREA)[0]},{a.point(FIELD_AREA)[1]}\n".encode(),
+                )
+            },
+        },
+    ),
+    ("GET", "/reports"): (REPORTS, lambda a: {"url": "/reports"}),
+    ("GET", "/reports/{report_id}"): (REPORTS, lambda a: {"url": "/reports/1"}),
+    ("DELETE", "/reports/{report_id}"): (REPORTS, lambda a: {"url": f"/reports/{_new_report_id(a)}"}),
+    ("GET", "/statistics/summary"): (STATS, lambda a: {"url": "/statistics/summary", "params": Q}),
+    ("GET", "/statistics/cells"): (STATS, lambda a: {"url": "/statistics/cells", "params": Q}),
+    ("GET", "/statistics/hotspots"): (STATS, lambda a: {"url": "/statistics/hotspots", "params": Q}),
+    ("GET", "/statistics/emerging"): (STATS, lambda a: {"url": "/statistics/emerging", "params": Q}),
+    ("GET", "/statistics/change"): (STATS, lambda a: {"url": "/statistics/change", "params": Q}),
+    ("GET", "/exports/cells.{fmt}"): (EXPORT, lambda a: {"url": "/exports/cells.csv", "params": Q}),
+}
+
+
+def _api_routes(api: Api) -> list[Any]:
+    app: Any = api.client.app
+    return [r for r in iter_route_contexts(app.routes) if r.path not in DOCS_PATHS | {"/openapi.json"}]
+
+
+def test_every_route_declares_an_access_rule(sqlite_api: Api) -> None:
+    undeclared = [f"{sorted(r.methods)} {r.path}" for r in _api_routes(sqlite_api) if rule_of(r) is None]
+    assert not undeclared, f"routes without an access rule: {undeclared}"
+
+
+def test_every_route_has_an_expected_outcome_and_its_rule_matches(sqlite_api: Api) -> None:
+    for route in _api_routes(sqlite_api):
+        for method in route.methods - {"HEAD"}:
+            key = (method, route.path)
+            assert key in EXPECTED, f"add {key} to EXPECTED in tests/api/test_access.py"
+            allowed, _ = EXPECTED[key]
+            rule = rule_of(route)
+            if allowed is PUBLIC:
+                assert isinstance(rule, Public), key
+            else:
+                assert isinstance(rule, Allow) and {r.value for r in rule.roles} | {"admin"} == allowed, key
+
+
+@pytest.mark.parametrize("key", list(EXPECTED), ids=lambda k: f"{k[0]} {k[1]}")
+def test_role_route_matrix(sqlite_api: Api, key: tuple[str, str]) -> None:
+    """No credential -> 401, a role outside the rule -> 403, a role inside -> 2xx (public: 2xx/3xx/4xx, never 401)."""
+    allowed, build = EXPECTED[key]
+    method = key[0]
+    client = sqlite_api.client
+    anonymous = client.request(method, follow_redirects=False, **build(sqlite_api))
+    if allowed is PUBLIC:
+        assert anonymous.status_code in {200, 303}, anonymous.text
+        return
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.json()["error"]["code"] == "unauthorized"
+    for role in sorted(ALL):
+        response = client.request(
+            method, headers=sqlite_api.auth(role), follow_redirects=False, **build(sqlite_api)
+        )
+        expected = "2xx" if role in allowed else 403
+        got = "2xx" if 200 <= response.status_code < 300 else response.status_code
+        assert got == expected, f"{role} {method} {key[1]}: {response.status_code} {response.text[:300]}"
+        if expected == 403:
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_a_wrong_or_revoked_key_is_401(sqlite_api: Api) -> None:
+    client = sqlite_api.client
+    assert client.get("/me", headers={"X-API-Key": "hs_not-a-key"}).status_code == 401
+    accounts.revoke_keys(sqlite_api.engine, "est")
+    assert client.get("/me", headers=sqlite_api.auth("est")).status_code == 401
+
+
+def test_keys_are_stored_hashed(sqlite_api: Api) -> None:
+    with sqlite_api.engine.connect() as conn:
+        stored = [row.key_hash for row in conn.execute(sa.select(api_keys.c.key_hash))]
+    assert stored and not set(stored) & set(sqlite_api.keys.values())
+
+
+def test_field_user_sees_only_their_areas(sqlite_api: Api) -> None:
+    client, auth = sqlite_api.client, sqlite_api.auth("field")
+    assert [a["area_id"] for a in client.get("/areas", headers=auth).json()] == [FIELD_AREA]
+    assert client.get("/areas/baronbackarna", headers=auth).status_code == 404
+    assert client.get("/areas/baronbackarna", headers=sqlite_api.auth("est")).status_code == 200
+
+
+def test_login_sets_a_signed_httponly_lax_cookie_and_logout_clears_it(sqlite_api: Api) -> None:
+    client = sqlite_api.client
+    page = client.get("/login")
+    assert page.status_code == 200 and "Logga in" in page.text and "Lösenord" in page.text
+    response = client.post(
+        "/login",
+        data={"name": "est", "password": PASSWORD, "next": "//evil.example/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"  # no open redirect
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and SESSION_COOKIE in cookie
+    assert client.get("/me").json()["role"] == "est"
+    assert client.get("/reports").status_code == 403  # a session carries the role like a key does
+    client.cookies.set(SESSION_COOKIE, client.cookies[SESSION_COOKIE][:-2] + "xx")  # tampered signature
+    assert client.get("/me").status_code == 401
+    client.post("/login", data={"name": "est", "password": PASSWORD})
+    assert client.post("/logout", follow_redirects=False).status_code == 303
+    assert client.get("/me").status_code == 401
+
+
+def test_failed_logins_are_rate_limited_per_user_and_audited(sqlite_api: Api) -> None:
+    client = sqlite_api.client
+    limit = sqlite_api.settings.login_rate_limit
+    for _ in range(limit):
+        assert client.post("/login", data={"name": "est", "password": "fel lösenord"}).status_code == 401
+    blocked = client.post("/login", data={"name": "est", "password": PASSWORD})
+    assert blocked.status_code == 429 and blocked.headers["retry-after"] == "60"
+    assert (
+        client.post(
+            "/login", data={"name": "admin", "password": PASSWORD}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    failures = audit.query(sqlite_api.engine, action=audit.LOGIN_FAILED)
+    assert len(failures) == limit and all("fel" not in str(e) for e in failures)  # no passwords logged
+
+
+def test_security_headers_and_no_store_on_report_data(sqlite_api: Api) -> None:
+    response = sqlite_api.client.get("/reports", headers=sqlite_api.auth("analyst"))
+    headers = response.headers
+    assert headers["content-security-policy"].startswith("default-src 'self'")
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["cache-control"] == "no-store"
+    stats = sqlite_api.client.get("/statistics/summary", headers=sqlite_api.auth("est"), params=Q)
+    assert stats.headers["cache-control"] == "private, no-cache" and stats.headers["etag"]
+
+
+def test_unauthenticated_and_forbidden_use_one_error_shape(sqlite_api: Api) -> None:
+    for response in (
+        sqlite_api.client.get("/reports"),
+        sqlite_api.client.get("/reports", headers=sqlite_api.auth("planner")),
+        sqlite_api.client.get("/nowhere", headers=sqlite_api.auth("admin")),
+    ):
+        body = response.json()
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}

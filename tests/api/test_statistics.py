@@ -1,0 +1,129 @@
+"""Statistics router on SQLite and PostgreSQL: counts against the planted seed, the planted cell is the top
+hotspot, GeoJSON follows RFC 7946, ETags answer 304 until a write, bad parameters are named 422s."""
+
+from __future__ import annotations
+
+import shapely
+from shapely.geometry import shape
+
+from hotspots import analysis
+from tests.api.conftest import CLUSTER, END, SPARSE, Api
+
+Q = {"end": END.isoformat(), "window": "28d"}
+
+
+def test_cells_carry_the_planted_counts(api: Api) -> None:
+    response = api.client.get("/statistics/cells", headers=api.auth("est"), params=Q | {"min_count": 1})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    counts = {c["cell"]: c["count"] for c in body["cells"]}
+    assert counts == {api.cell("vivalla"): CLUSTER, api.cell("baronbackarna"): SPARSE}
+    assert body["meta"]["resolution"] == api.settings.analysis_resolution
+    assert body["meta"]["end"].startswith("2026-11-15T23:00")  # midnight after END, local time in UTC
+    everything = api.client.get("/statistics/cells", headers=api.auth("est"), params=Q).json()["cells"]
+    assert len(everything) > 100  # the zero cells of the study area are part of the lattice
+
+
+def test_the_planted_cluster_is_the_strongest_hotspot(api: Api) -> None:
+    hot = api.client.get(
+        "/statistics/hotspots", headers=api.auth("est"), params=Q | {"confidence": 95}
+    ).json()
+    # Gi* sums each cell's k-ring, so the planted cell ties with its six neighbours for the top z-score
+    top = max(c["GiZScore"] for c in hot["cells"])
+    planted = next(c for c in hot["cells"] if c["cell"] == api.cell("vivalla"))
+    assert planted["GiZScore"] == top and planted["Gi_Bin"] == 3
+    assert all(c["Gi_Bin"] >= 2 for c in hot["cells"])
+    z = [c["GiZScore"] for c in hot["cells"]]
+    assert z == sorted(z, reverse=True)
+
+
+def test_geojson_is_rfc7946(api: Api) -> None:
+    response = api.client.get(
+        "/statistics/cells", headers=api.auth("est"), params=Q | {"min_count": 1, "format": "geojson"}
+    )
+    assert response.headers["content-type"].startswith("application/geo+json")
+    collection = response.json()
+    assert collection["type"] == "FeatureCollection" and "crs" not in collection
+    for feature in collection["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        assert ring[0] == ring[-1]
+        assert shapely.LinearRing(ring).is_ccw  # exterior rings counter-clockwise (RFC 7946 3.1.6)
+        lon, lat = shape(feature["geometry"]).centroid.coords[0]
+        assert 14 < lon < 16 and 59 < lat < 60  # lon, lat order: Örebro
+
+
+def test_etag_answers_304_until_a_write(api: Api) -> None:
+    auth = api.auth("est")
+    first = api.client.get("/statistics/summary", headers=auth, params=Q)
+    etag = first.headers["etag"]
+    assert first.json()["reports"] == CLUSTER + SPARSE
+    cached = api.client.get("/statistics/summary", headers=auth | {"If-None-Match": etag}, params=Q)
+    assert cached.status_code == 304 and cached.headers["etag"] == etag and not cached.content
+    other = api.client.get(
+        "/statistics/summary", headers=auth | {"If-None-Match": etag}, params=Q | {"window": "7d"}
+    )
+    assert other.status_code == 200 and other.headers["etag"] != etag
+    lat, lon = api.point("vivalla")
+    report = {
+        "source": "police",
+        "source_id": "etag-1",
+        "occurred_at": "2026-11-12T12:00:00+01:00",
+        "category": "arrest",
+        "lat": lat,
+        "lon": lon,
+    }
+    assert api.client.post("/reports", headers=api.auth("analyst"), json=report).status_code == 201
+    after = api.client.get("/statistics/summary", headers=auth | {"If-None-Match": etag}, params=Q)
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert after.json()["reports"] == CLUSTER + SPARSE + 1
+
+
+def test_summary_matches_the_library(api: Api) -> None:
+    params = analysis.AnalysisParams(window="28d", end=END, permutations=None)
+    expected = analysis.analyse(api.engine, api.settings, api.areas, params).summary()
+    got = api.client.get("/statistics/summary", headers=api.auth("est"), params=Q).json()
+    assert got["areas"]["vivalla"]["reports"] == expected["areas"]["vivalla"]["reports"] == CLUSTER
+    assert got["hot_cells"] == expected["hot_cells"]
+
+
+def test_area_and_category_filters(api: Api) -> None:
+    auth = api.auth("est")
+    cells = api.client.get(
+        "/statistics/cells", headers=auth, params=Q | {"area": "Baronbackarna", "min_count": 1}
+    )
+    assert [c["cell"] for c in cells.json()["cells"]] == [api.cell("baronbackarna")]
+    none = api.client.get(
+        "/statistics/cells", headers=auth, params=Q | {"category": "arrest", "min_count": 1}
+    )
+    assert none.json()["cells"] == []
+
+
+def test_emerging_and_change(api: Api) -> None:
+    auth = api.auth("est")
+    emerging = api.client.get("/statistics/emerging", headers=auth, params=Q).json()
+    assert sum(c["cells"] for c in emerging["categories"]) > 0
+    assert {"code", "sv", "en", "cells"} <= set(emerging["categories"][0])
+    change = api.client.get("/statistics/change", headers=auth, params=Q).json()
+    assert change["week"] == "2026-W46" and change["previous_week"] == "2026-W45"
+    vivalla = next(a for a in change["areas"] if a["area_id"] == "vivalla")
+    days = [1 + i % 14 for i in range(CLUSTER)]  # the seed's days of November (conftest.seed_rows)
+    week46 = sum(9 <= d <= 15 for d in days)  # Mon 9 - Sun 15 November
+    week45 = sum(2 <= d <= 8 for d in days)
+    assert vivalla["name"] == "Vivalla"
+    assert (vivalla["current"], vivalla["previous"]) == (week46, week45)
+
+
+def test_bad_parameters_are_named_422s(api: Api) -> None:
+    auth = api.auth("est")
+    for params, field in (
+        ({"window": "many"}, "query.window"),
+        ({"window": "0d"}, "query.window"),
+        ({"end": "1066-10-14"}, "query.end"),
+        ({"end": "not-a-date"}, "query.end"),
+        ({"category": "unicorns"}, "query.category"),
+        ({"resolution": 15}, "query.resolution"),
+        ({"area": "atlantis"}, "query.area"),
+    ):
+        response = api.client.get("/statistics/cells", headers=auth, params=params)
+        assert response.status_code == 422, (params, response.text)
+        assert field in [d["field"] for d in response.json()["error"]["details"]], (params, response.text)
