@@ -124,6 +124,7 @@ ADMIN_ONLY = allow(Role.ADMIN)
 REPORT_DATA = allow(Role.ANALYST)
 STATISTICS = allow(Role.ANALYST, Role.EST)
 EXPORTS = allow(Role.ANALYST, Role.EST, Role.PLANNER)
+PRIORITIES = allow(Role.ANALYST, Role.EST, Role.FIELD)
 
 
 def rule_of(route: RouteContext) -> Allow | Public | None:

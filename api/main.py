@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
 
-from api.deps import NotModified, cache_headers
+from api.deps import PUBLIC, STATISTICS, NotModified, cache_headers, get_areas, get_engine
 from api.errors import install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import areas, audit, auth, exports, health, reports, statistics
+from api.routes import areas, audit, auth, exports, health, measures, priorities, report, reports, statistics
 from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from hotspots.config import Settings, get_settings
+from maps.routes import MapFactory
 
 DESCRIPTION = """
 **Hotspots – lägesbild för EST Örebro.** Rapporter, statistik (Gi\\*, lokal Moran, KDE, framväxande
@@ -37,6 +38,10 @@ TAGS = [
     {"name": "areas", "description": "Områden / areas"},
     {"name": "statistics", "description": "Statistik (EST) / statistics (est, analyst, admin)"},
     {"name": "exports", "description": "Exporter för planerare / planner exports (small counts removed)"},
+    {"name": "priorities", "description": "Prioriterade platser / priority lists (field, est, analyst)"},
+    {"name": "measures", "description": "Insatser och uppföljning / measures and follow-up (est, analyst)"},
+    {"name": "report", "description": "Veckans lägesbild / weekly report (est, analyst)"},
+    {"name": "map", "description": "Karta och vektortiles / map page and vector tiles (est, analyst)"},
     {"name": "auth", "description": "Inloggning / login"},
     {"name": "audit", "description": "Granskningslogg / audit log (admin)"},
     {"name": "health", "description": "Drift / operations"},
@@ -65,6 +70,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=effective.max_upload_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for module in (health, auth, areas, reports, statistics, exports, audit):
+    for module in (health, auth, areas, reports, statistics, exports, priorities, measures, report, audit):
         app.include_router(module.router)
+    app.include_router(map_factory().router, tags=["map"])
     return app
+
+
+def map_factory() -> MapFactory:
+    """The map page and tiles with this app's store, settings and access rules (maps never imports api)."""
+    return MapFactory(
+        engine_dependency=get_engine,
+        settings_dependency=get_settings,
+        areas_dependency=get_areas,
+        route_dependencies=[
+            ([{"path": "/map"}, {"path": "/tiles/{layer}/{z}/{x}/{y}.mvt"}], [STATISTICS]),
+            ([{"path": "/static/{asset:path}"}], [PUBLIC]),
+        ],
+    )

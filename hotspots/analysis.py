@@ -242,7 +242,11 @@ class Analysis:
         partnership = set(self.areas.partnership_ids)
         ordered = dict(sorted(areas.items(), key=lambda kv: (kv[0] not in partnership, -kv[1]["reports"])))
         return {
-            "window": {"start": self.start.isoformat(), "end": self.end.isoformat(), "spec": self.params.window},
+            "window": {
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "spec": self.params.window,
+            },
             "resolution": self.params.resolution,
             "k": self.params.k,
             "permutations": self.params.permutations,
@@ -292,9 +296,14 @@ def _digest(result: Analysis) -> int:
     return digest
 
 
-def analyse(engine: Engine, settings: Settings, areas: Areas, params: AnalysisParams | None = None) -> Analysis:
+def analyse(
+    engine: Engine, settings: Settings, areas: Areas, params: AnalysisParams | None = None
+) -> Analysis:
     """The analysis for ``params`` at the current dataset version, from the cache when possible."""
     params = (params or AnalysisParams()).resolved(settings)
+    if params.areas:  # the area filter only selects cells to show: share the whole-study-area result
+        whole = analyse(engine, settings, areas, replace(params, areas=()))
+        return replace(whole, params=params)
     version = dataset_version(engine)
     key = (str(engine.url), id(areas), version, params)
     with _LOCK:
@@ -321,7 +330,9 @@ def compute(
     start, end = window_bounds(params, settings.timezone)
     last_week = pd.Period(params.end, "W-SUN")
     first_week = last_week - (params.weeks - 1)
-    cube_start = datetime.combine(first_week.start_time.date(), datetime.min.time(), ZoneInfo(settings.timezone))
+    cube_start = datetime.combine(
+        first_week.start_time.date(), datetime.min.time(), ZoneInfo(settings.timezone)
+    )
     read_from = min(start, cube_start.astimezone(UTC))
     reports = read_reports(
         engine,

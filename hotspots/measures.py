@@ -41,7 +41,7 @@ from hotspots.config import Settings, get_settings
 from hotspots.errors import HotspotsError
 from hotspots.schema import measures as measures_table
 from hotspots.stats.kde import to_sweref
-from hotspots.store import read_reports, transaction
+from hotspots.store import bump_version, read_reports, transaction
 
 #: Common measure types (free text is accepted; these are the ones the CLI suggests).
 MEASURE_TYPES = (
@@ -202,6 +202,7 @@ def record_measure(
     }
     with transaction(engine) as conn:
         new_id = conn.execute(sa.insert(measures_table).values(**values)).inserted_primary_key[0]  # type: ignore[index]
+        bump_version(conn)  # lists, tiles and reports show measures: their caches must see the change
     return get_measure(engine, int(new_id))
 
 
@@ -236,6 +237,7 @@ def end_measure(engine: Engine, measure_id: int, end: date) -> Measure:
         raise MeasureError(f"end {end} is before the measure's start {measure.start}")
     with transaction(engine) as conn:
         conn.execute(sa.update(measures_table).where(measures_table.c.id == measure_id).values(end_date=end))
+        bump_version(conn)
     return get_measure(engine, measure_id)
 
 

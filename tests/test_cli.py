@@ -30,7 +30,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 
 def test_demo_import_status_compute(store_env: Path) -> None:
-    code, out, _ = invoke("demo-data", "--out", str(store_env / "demo"), "--weeks", "8", "--end", "2026-11-15")
+    code, out, _ = invoke(
+        "demo-data", "--out", str(store_env / "demo"), "--weeks", "8", "--end", "2026-11-15"
+    )
     assert code == 0, out
     csv = store_env / "demo" / "reports.csv"
     rows = sum(1 for _ in csv.open(encoding="utf-8")) - 1

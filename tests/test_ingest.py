@@ -59,7 +59,11 @@ def test_good_file_is_stored_with_cells_and_areas(settings: Settings, areas: Are
     assert sorted(stored["area_id"].unique()) == ["1880R031", "varberga", "vivalla"]
     lat, lon = np.array(POINTS).T
     expected = dict(
-        zip(["vivalla", "varberga", "1880R031"], latlng_to_cells(lat, lon, settings.stored_resolution))
+        zip(
+            ["vivalla", "varberga", "1880R031"],
+            latlng_to_cells(lat, lon, settings.stored_resolution),
+            strict=True,
+        )
     )
     for area_id, cell in expected.items():
         assert set(stored.loc[stored["area_id"] == area_id, "cell"]) == {cell}
@@ -98,7 +102,7 @@ def test_second_import_of_the_same_file_adds_nothing(
 def test_rows_without_source_id_get_a_stable_content_hash(
     settings: Settings, areas: Areas, tmp_path: Path
 ) -> None:
-    rows = [",".join(r.split(",")[:1] + [""] + r.split(",")[2:]) for r in good_rows(3)]
+    rows = [",".join([*r.split(",")[:1], "", *r.split(",")[2:]]) for r in good_rows(3)]
     path = write_csv(tmp_path / "r.csv", rows)
     assert run_import(settings, areas, path).rows_added == 3
     assert run_import(settings, areas, path).rows_added == 0
@@ -224,7 +228,7 @@ def test_non_utf8_file_is_rejected_with_the_line(
         [*good_rows(2), good_rows(3)[2].replace("anteckning", "hälsa")],
         encoding="latin-1",
     )
-    with pytest.raises(ImportRejected, match="not UTF-8.*line 4"):
+    with pytest.raises(ImportRejected, match=r"not UTF-8.*line 4"):
         run_import(sqlite_settings, areas, path)
 
 

@@ -1,7 +1,7 @@
 """``hotspots compute``: run the statistics for a window and print the per-area summary.
 
-    hotspots compute                      # last 28 days ending today
-    hotspots compute --window 90d --area Vivalla --json
+hotspots compute                      # last 28 days ending today
+hotspots compute --window 90d --area Vivalla --json
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ WindowOpt = Annotated[str, typer.Option(help="Days ending at --end, e.g. 7d, 28d
 EndOpt = Annotated[
     datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day included (default: today).")
 ]
-AreaOpt = Annotated[list[str] | None, typer.Option("--area", help="Show only this area (name or id); repeatable.")]
-CategoryOpt = Annotated[list[str] | None, typer.Option("--category", help="Only this category id; repeatable.")]
+AreaOpt = Annotated[
+    list[str] | None, typer.Option("--area", help="Show only this area (name or id); repeatable.")
+]
+CategoryOpt = Annotated[
+    list[str] | None, typer.Option("--category", help="Only this category id; repeatable.")
+]
 SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only this source id; repeatable.")]
 
 
@@ -93,4 +97,3 @@ def compute_command(
         f"{summary['reports']} reports in the window; hot cells: {hot['99']} at 99 %, {hot['95']} at 95 %, "
         f"{hot['90']} at 90 % (Gi*, FDR-corrected; dataset version {summary['dataset_version']})."
     )
-

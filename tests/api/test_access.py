@@ -22,8 +22,31 @@ STATS = frozenset({"admin", "analyst", "est"})
 REPORTS = frozenset({"admin", "analyst"})
 EXPORT = frozenset({"admin", "analyst", "est", "planner"})
 ADMIN = frozenset({"admin"})
+PRIORITY = frozenset({"admin", "analyst", "est", "field"})
 PUBLIC = None
 Q = {"end": END.isoformat()}
+MEASURE = {
+    "type": "patrull",
+    "organisation": "Polisen",
+    "start": "2026-11-01",
+    "lat": 59.2985,
+    "lon": 15.1875,
+}
+
+
+def _new_measure_id(api: Api) -> int:
+    """A measure (recorded with the est key) for the measure routes to read or end."""
+    created = api.client.post("/measures", headers=api.auth("est"), json=MEASURE)
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+def _tile_over(api: Api, area_id: str, z: int = 13) -> str:
+    import morecantile
+
+    lat, lon = api.point(area_id)
+    tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, z)
+    return f"/tiles/hotspots/{tile.z}/{tile.x}/{tile.y}.mvt"
 
 
 def _report(api: Api, source_id: str) -> dict[str, Any]:
@@ -88,6 +111,25 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
     ("GET", "/statistics/emerging"): (STATS, lambda a: {"url": "/statistics/emerging", "params": Q}),
     ("GET", "/statistics/change"): (STATS, lambda a: {"url": "/statistics/change", "params": Q}),
     ("GET", "/exports/cells.{fmt}"): (EXPORT, lambda a: {"url": "/exports/cells.csv", "params": Q}),
+    ("GET", "/priorities"): (PRIORITY, lambda a: {"url": "/priorities", "params": Q}),
+    ("GET", "/measures"): (STATS, lambda a: {"url": "/measures"}),
+    ("POST", "/measures"): (STATS, lambda a: {"url": "/measures", "json": MEASURE}),
+    ("GET", "/measures/{measure_id}"): (STATS, lambda a: {"url": f"/measures/{_new_measure_id(a)}"}),
+    ("POST", "/measures/{measure_id}/end"): (
+        STATS,
+        lambda a: {"url": f"/measures/{_new_measure_id(a)}/end", "json": {"end": "2026-11-14"}},
+    ),
+    ("GET", "/measures/{measure_id}/follow-up"): (
+        STATS,
+        lambda a: {"url": f"/measures/{_new_measure_id(a)}/follow-up", "params": {"days": 14}},
+    ),
+    ("GET", "/report/weekly"): (STATS, lambda a: {"url": "/report/weekly", "params": {"week": "2026-W46"}}),
+    ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): (
+        STATS,
+        lambda a: {"url": _tile_over(a, FIELD_AREA), "params": Q},
+    ),
+    ("GET", "/map"): (STATS, lambda a: {"url": "/map", "params": Q}),
+    ("GET", "/static/{asset:path}"): (PUBLIC, lambda a: {"url": "/static/hotspots-map.css"}),
 }
 
 

@@ -1,0 +1,61 @@
+"""The weekly situation report (lägesbild) as HTML or PDF (est, analyst, admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.cache import bodies
+from api.deps import STATISTICS, AreasDep, EngineDep, NotModified, SettingsDep, cache_headers
+from api.errors import responses
+from hotspots.report import last_complete_week, parse_week, render_weekly
+from hotspots.store import dataset_version
+
+router = APIRouter(
+    prefix="/report", tags=["report"], dependencies=[STATISTICS], responses=responses(401, 403, 422)
+)
+
+MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
+@router.get(
+    "/weekly",
+    summary="Veckans lägesbild / weekly situation report",
+    response_class=Response,
+    responses={
+        200: {"content": {media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values()}},
+        304: {"description": "Oförändrad / not modified"},
+    },
+)
+def weekly(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    areas: AreasDep,
+    week: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{4}-W\d{2}$",
+            description="ISO-vecka (standard: senaste hela) / ISO week",
+            examples=["2026-W46"],
+        ),
+    ] = None,
+    format: Annotated[Literal["html", "pdf"], Query(description="html eller pdf (A4)")] = "html",
+    lang: Annotated[Literal["sv", "en"], Query(description="Språk / language")] = "sv",
+) -> Response:
+    """Per partnerskapsområde och övriga kommunen: veckans rapporter mot förra veckan och 4-veckorssnittet,
+    topplatser med skäl, nya/intensifierande/ihållande hotspots, insatser med uppföljning, karta och diagram."""
+    chosen = week or last_complete_week(settings.timezone)
+    parse_week(chosen)  # 422 (domain error) for a week like 2026-W60
+    etag = f'"report-{dataset_version(engine)}-{chosen}-{lang}-{format}"'
+    if etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        raise NotModified(etag)
+    body, media = bodies.get_or_build(
+        etag,
+        lambda: (render_weekly(engine, settings, areas, chosen, lang=lang, fmt=format), MEDIA_TYPES[format]),
+    )
+    headers = cache_headers(etag)
+    if format == "pdf":
+        headers["Content-Disposition"] = f'inline; filename="lagesbild-{chosen}.pdf"'
+    return Response(body, media_type=media, headers=headers)
