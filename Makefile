@@ -32,6 +32,8 @@ demo: $(DEMO)/reports.csv
 
 run: demo
 	$(VENV)/bin/hotspots compute
+	$(VENV)/bin/hotspots demo-logins
+	$(VENV)/bin/hotspots serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -45,6 +47,7 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/stats.py
 	$(PY) bench/tiles.py
+	$(PY) bench/api_load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -42,15 +42,19 @@ _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def get_engine(settings: SettingsDep) -> Engine:
-    """One pooled engine per database URL and process, migrated on first use."""
+async def get_engine(settings: SettingsDep) -> Engine:
+    """One pooled engine per database URL and process, migrated on first use.
+
+    ``async`` although it may block once (the first migration): FastAPI would otherwise hop to the
+    thread pool on every request for what is a dictionary lookup."""
     with _ENGINES_LOCK:
         if settings.database_url not in _ENGINES:
             _ENGINES[settings.database_url] = open_store(settings)
         return _ENGINES[settings.database_url]
 
 
-def get_areas(settings: SettingsDep) -> Areas:
+async def get_areas(settings: SettingsDep) -> Areas:
+    """The configured areas (read once per process; ``async`` to skip a thread-pool hop per request)."""
     return load_areas(settings)
 
 
@@ -97,7 +101,7 @@ class Allow:
 
     roles: frozenset[Role]
 
-    def __call__(self, user: CurrentUser) -> User:
+    async def __call__(self, user: CurrentUser) -> User:
         if user.role != Role.ADMIN and user.role not in self.roles:
             raise ApiError(
                 403, f"Rollen {user.role.value} saknar behörighet / role {user.role.value} not allowed"
@@ -110,7 +114,7 @@ class Public:
     """Access rule of routes anyone may call (health, readiness, login). Declared so nothing is public by
     omission: the route-rule test fails for a route with neither rule."""
 
-    def __call__(self) -> None:
+    async def __call__(self) -> None:
         return None
 
 

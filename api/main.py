@@ -14,7 +14,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, Response
 
 from api.deps import PUBLIC, STATISTICS, NotModified, cache_headers, get_areas, get_engine
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, responses
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import areas, audit, auth, exports, health, measures, priorities, report, reports, statistics
 from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     for module in (health, auth, areas, reports, statistics, exports, priorities, measures, report, audit):
         app.include_router(module.router)
-    app.include_router(map_factory().router, tags=["map"])
+    app.include_router(map_factory().router, tags=["map"], responses=responses(401, 403, 404, 422))
     return app
 
 

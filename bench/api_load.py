@@ -12,6 +12,7 @@ EST map and lists hit):
 2. ``/statistics/summary``: cached analysis, API key checked against the store on every request.
 3. ``/statistics/hotspots`` (JSON): cached analysis, serialised per request.
 4. ``/statistics/summary`` with ``If-None-Match``: the 304 path (dataset version read, nothing serialised).
+5. ``/priorities``: the cached priority list a field team's phone fetches (the issue's p99 target).
 
 The server is stopped when the run ends (or fails). The last line is one JSON object with every figure.
 """
@@ -168,6 +169,7 @@ def main() -> None:
                 httpx.get(
                     f"{base}/statistics/summary", params=QUERY, headers=auth, timeout=300
                 ).raise_for_status()
+                httpx.get(f"{base}/priorities", params=QUERY, headers=auth, timeout=300).raise_for_status()
             warm_s = time.perf_counter() - warm
             etag = httpx.get(f"{base}/statistics/summary", params=QUERY, headers=auth).headers["etag"]
             runs = {
@@ -175,6 +177,7 @@ def main() -> None:
                 "summary": ("/statistics/summary", auth, 200),
                 "hotspots": ("/statistics/hotspots", auth, 200),
                 "summary_304": ("/statistics/summary", auth | {"If-None-Match": etag}, 304),
+                "priorities": ("/priorities", auth, 200),
             }
             figures: dict[str, object] = {
                 "reports": reports,

@@ -264,6 +264,11 @@ class MapFactory:
             response_class=HTMLResponse,
             dependencies=self._dependencies(path),
             summary="Interactive EST map (HTML)",
+            # The page is HTML, its errors are the service's JSON error body (not the route's media type).
+            responses={
+                status: {"description": "error", "content": {"application/json": {}}}
+                for status in (401, 403, 422)
+            },
         )
         def map_page(
             query: Annotated[MapQuery, Depends(self.query_dependency)],

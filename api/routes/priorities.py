@@ -40,6 +40,7 @@ MEDIA_TYPES = {
     PriorityFormat.GEOJSON: "application/geo+json",
     PriorityFormat.HTML: "text/html; charset=utf-8",
 }
+JSON_FORMATS = {PriorityFormat.JSON, PriorityFormat.GEOJSON}
 
 
 def _limit_to(plist: PriorityList, area_ids: tuple[str, ...], top: int) -> PriorityList:
@@ -55,7 +56,10 @@ def _limit_to(plist: PriorityList, area_ids: tuple[str, ...], top: int) -> Prior
     responses={
         200: {
             "description": "Listan / the list",
-            "content": {media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values()},
+            "content": {
+                MEDIA_TYPES[fmt]: {"schema": {"type": "object" if fmt in JSON_FORMATS else "string"}}
+                for fmt in PriorityFormat
+            },
         },
         304: {"description": "Oförändrad / not modified"},
     },

@@ -44,3 +44,42 @@ def demo_data(
         f"{files.hotspots} planted hotspots in {files.truth}",
         soft_wrap=True,
     )
+
+
+@app.command("demo-logins")
+def demo_logins(
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Where the demo passwords are kept (0600).")] = Path(
+        "var/demo/logins.txt"
+    ),
+) -> None:
+    """One demo user per role (field limited to Vivalla) with random passwords, for trying the map locally.
+
+    Idempotent: existing demo users keep their passwords, which are read back from ``--out``.
+    """
+    import secrets
+
+    from hotspots import accounts
+    from hotspots.config import get_settings
+    from hotspots.store import open_store
+
+    engine = open_store(get_settings())
+    known = {u.name for u in accounts.list_users(engine)}
+    lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
+    saved = dict(line.split(" ", 1) for line in lines if " " in line)
+    for role in accounts.Role:
+        name = f"demo-{role.value}"
+        if name in known and name in saved:
+            continue
+        password = secrets.token_urlsafe(9)
+        if name in known:
+            accounts.set_password(engine, name, password)
+        else:
+            areas = ("vivalla",) if role is accounts.Role.FIELD else ()
+            accounts.add_user(engine, name, role, areas=areas, password=password)
+        saved[name] = password
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(f"{name} {pw}\n" for name, pw in sorted(saved.items())), encoding="utf-8")
+    out.chmod(0o600)
+    console.print("Demo logins (user password) for http://127.0.0.1:8000/login — also in " + str(out) + ":")
+    for name, password in sorted(saved.items()):
+        console.print(f"  {name:14s} {password}", highlight=False)
