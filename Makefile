@@ -38,9 +38,11 @@ run: demo
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy hotspots api maps
 
 test: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy hotspots api maps
 	$(VENV)/bin/pytest -n 2 --timeout 600
 
 bench: install

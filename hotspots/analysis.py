@@ -274,6 +274,9 @@ def window_bounds(params: AnalysisParams, tz: str) -> tuple[datetime, datetime]:
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Analysis, int]] = OrderedDict()
 _LOCK = threading.Lock()
+#: One lock per analysis being computed: concurrent requests for it wait for the first one's result
+#: instead of each computing it again (after every write, all readers of a worker miss at once).
+_COMPUTING: dict[tuple[Any, ...], threading.Lock] = {}
 
 
 def clear_cache() -> None:
@@ -306,6 +309,27 @@ def analyse(
         return replace(whole, params=params)
     version = dataset_version(engine)
     key = (str(engine.url), id(areas), version, params)
+    if (hit := _cached(key)) is not None:
+        return hit
+    with _LOCK:
+        computing = _COMPUTING.setdefault(key, threading.Lock())
+    with computing:
+        if (hit := _cached(key)) is not None:  # computed by the request this one waited for
+            return hit
+        try:
+            result = compute(engine, settings, areas, params, version)
+            with _LOCK:
+                _CACHE[key] = (result, _digest(result))
+                while len(_CACHE) > CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        finally:
+            with _LOCK:
+                _COMPUTING.pop(key, None)
+    return result
+
+
+def _cached(key: tuple[Any, ...]) -> Analysis | None:
+    """The cached analysis for ``key`` if its checksum holds; a tampered entry is dropped (and logged)."""
     with _LOCK:
         cached = _CACHE.get(key)
         if cached is not None and _digest(cached[0]) == cached[1]:
@@ -313,13 +337,8 @@ def analyse(
             return cached[0]
         if cached is not None:
             del _CACHE[key]
-            logger.warning("cached analysis for dataset version %s failed its checksum; recomputing", version)
-    result = compute(engine, settings, areas, params, version)
-    with _LOCK:
-        _CACHE[key] = (result, _digest(result))
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return result
+            logger.warning("cached analysis for dataset version %s failed its checksum; recomputing", key[2])
+    return None
 
 
 def compute(
@@ -353,11 +372,11 @@ def compute(
     weight = reports["weight"].to_numpy()
     win_idx = idx[in_window]
     count = np.bincount(win_idx, minlength=n).astype(np.float64)
-    weighted = np.bincount(win_idx, weights=weight[in_window], minlength=n)
+    weighted = np.bincount(win_idx, weights=weight[in_window], minlength=n).astype(np.float64)
     age_days = (end - occurred[in_window]).dt.total_seconds().to_numpy() / 86_400.0
     intensity = np.bincount(
         win_idx, weights=weight[in_window] * 0.5 ** (age_days / INTENSITY_HALF_LIFE_DAYS), minlength=n
-    )
+    ).astype(np.float64)
     by_category = (
         pd.DataFrame({"i": win_idx, "category": reports["category"].to_numpy()[in_window]})
         .groupby(["i", "category"])

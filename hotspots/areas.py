@@ -145,12 +145,16 @@ def read_areas(path: Path) -> Areas:
         raise ConfigError(f"areas file {path} has no features")
     if raw.crs is not None and not raw.crs.equals("EPSG:4326"):
         raw = raw.to_crs("EPSG:4326")
-    names = _first(raw, ("name", "namn", "NAME", "regsonamn"))
-    ids = _first(raw, ("area_id", "id", "regsokod", "code"))
-    if names is None and ids is None:
-        names = pd.Series([f"area {i + 1}" for i in range(len(raw))], index=raw.index)
-    names = names if names is not None else ids
-    ids = ids if ids is not None else names.map(slugify)
+    given_names = _first(raw, ("name", "namn", "NAME", "regsonamn"))
+    given_ids = _first(raw, ("area_id", "id", "regsokod", "code"))
+    names: pd.Series = (
+        given_names
+        if given_names is not None
+        else given_ids
+        if given_ids is not None
+        else pd.Series([f"area {i + 1}" for i in range(len(raw))], index=raw.index)
+    )
+    ids: pd.Series = given_ids if given_ids is not None else names.map(slugify)
     if "kind" in raw:
         kind = raw["kind"].fillna("other")
     elif "partnership_area" in raw:

@@ -22,10 +22,10 @@ def status(engine: Engine, areas: Areas) -> dict[str, Any]:
         first, last = conn.execute(
             sa.select(sa.func.min(reports.c.occurred_at), sa.func.max(reports.c.occurred_at))
         ).one()
-        by_area = dict(
+        by_area: dict[str | None, int] = dict(
             conn.execute(sa.select(reports.c.area_id, sa.func.count()).group_by(reports.c.area_id)).all()
         )
-        by_category = dict(
+        by_category: dict[str, int] = dict(
             conn.execute(sa.select(reports.c.category, sa.func.count()).group_by(reports.c.category)).all()
         )
         version = dataset_version(conn)

@@ -26,7 +26,7 @@ import hashlib
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -156,9 +156,9 @@ class MapFactory:
     asset URLs from it.
     """
 
-    engine_dependency: Callable[..., Engine]
-    settings_dependency: Callable[..., Settings]
-    areas_dependency: Callable[..., Areas]
+    engine_dependency: Callable[..., Engine | Awaitable[Engine]]
+    settings_dependency: Callable[..., Settings | Awaitable[Settings]]
+    areas_dependency: Callable[..., Areas | Awaitable[Areas]]
     query_dependency: type[MapQuery] = MapQuery
     route_dependencies: RouteDependencies = field(default_factory=list)
     router_prefix: str = ""
