@@ -92,7 +92,7 @@ def wait_ready(base: str, timeout_s: float = 60.0) -> None:
     raise RuntimeError(f"server at {base} not ready after {timeout_s} s")
 
 
-async def _request(
+async def http_exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
 ) -> tuple[int, bytes]:
     """One keep-alive HTTP/1.1 exchange on an open connection: (status, body)."""
@@ -127,7 +127,7 @@ async def drive(
         try:
             for _ in remaining:
                 started = time.perf_counter()
-                status, body = await _request(reader, writer, raw)
+                status, body = await http_exchange(reader, writer, raw)
                 latencies.append(time.perf_counter() - started)
                 if status != expect:
                     raise RuntimeError(f"{path}: {status} {body[:200]!r}")

@@ -32,7 +32,7 @@ def neutralise(values: pd.Series) -> pd.Series:
 def to_csv(
     frame: pd.DataFrame, *, decimal_comma: bool = False, preamble: Mapping[str, object] | None = None
 ) -> bytes:
-    """``frame`` as semicolon CSV, UTF-8 with BOM, text cells neutralised; optional decimal comma.
+    """``frame`` as semicolon CSV, UTF-8 with BOM, text cells and headers neutralised; optional decimal comma.
 
     ``preamble`` adds ``# key;value`` lines before the header (metadata such as the window and the data
     version); ``pandas.read_csv(..., sep=";", comment="#")`` skips them.
@@ -41,6 +41,7 @@ def to_csv(
     for name in safe.columns:
         if not (pd.api.types.is_numeric_dtype(safe[name].dtype) or pd.api.types.is_bool_dtype(safe[name])):
             safe[name] = neutralise(safe[name])
+    safe.columns = neutralise(pd.Series([str(name) for name in safe.columns]))  # headers come from config
     lines = ""
     if preamble:
         keys = neutralise(pd.Series([str(k) for k in preamble]))

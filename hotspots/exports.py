@@ -25,7 +25,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from hotspots import h3grid
+from hotspots import csvout, h3grid
 from hotspots.analysis import Analysis
 
 #: Source attribution of the area boundaries (RegSO: SCB's regional statistical areas).
@@ -44,8 +44,6 @@ EXPORT_COLUMNS = (
     "emerging",
     "density",
 )
-#: Spreadsheet programs run cells starting with these as formulas (OWASP "CSV injection").
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -136,15 +134,9 @@ def to_gpkg(layer: CellLayer) -> bytes:
         return path.read_bytes()
 
 
-def neutralise_formulas(values: pd.Series) -> pd.Series:
-    """Text cells that a spreadsheet would evaluate get a leading apostrophe (shown as text, not run)."""
-    text = values.astype(object).where(values.notna(), "")
-    risky = text.astype(str).str.startswith(FORMULA_PREFIXES)
-    return text.where(~risky, "'" + text.astype(str))
-
-
 def to_csv(layer: CellLayer) -> bytes:
-    """Semicolon CSV for Swedish Excel (UTF-8 with BOM, decimal comma), cell centres instead of polygons.
+    """Semicolon CSV for Swedish Excel (:mod:`hotspots.csvout`: UTF-8 with BOM, decimal comma, formula-like
+    text neutralised), cell centres instead of polygons.
 
     Metadata comes first as ``# key;value`` lines: ``pandas.read_csv(..., sep=";", comment="#")`` skips them.
     """
@@ -152,13 +144,5 @@ def to_csv(layer: CellLayer) -> bytes:
     lat, lon = h3grid.cells_to_latlng(_cells(frame["cell"]))
     frame.insert(3, "lat", lat)
     frame.insert(4, "lon", lon)
-    for name in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[name].dtype):
-            frame[name] = neutralise_formulas(frame[name])
-    meta = layer.metadata.as_dict()
-    preamble = "".join(
-        f"# {key};{neutralise_formulas(pd.Series([', '.join(v) if isinstance(v, list) else str(v)]))[0]}\n"
-        for key, v in meta.items()
-    )
-    body = frame.to_csv(sep=";", decimal=",", index=False, lineterminator="\n")
-    return ("\ufeff" + preamble + body).encode("utf-8")
+    meta = {k: ", ".join(v) if isinstance(v, list) else v for k, v in layer.metadata.as_dict().items()}
+    return csvout.to_csv(frame, decimal_comma=True, preamble=meta)

@@ -35,7 +35,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from sqlalchemy.engine import Engine
 
-from hotspots import store
+from hotspots import csvout, store
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import ImportRejected, RowError
@@ -134,7 +134,7 @@ def _read_csv_arrow(data: bytes, sep: str) -> pd.DataFrame | None:
                 quoted_strings_can_be_null=False,
             ),
         )
-    except pa.ArrowInvalid:
+    except (pa.ArrowInvalid, UnicodeDecodeError):  # a header that is not UTF-8 fails as the latter
         return None
     return table.to_pandas()
 
@@ -156,9 +156,28 @@ def _read_csv_pandas(data: bytes, filename: str, sep: str) -> pd.DataFrame:
         raise ImportRejected(f"{filename}: cannot parse as CSV: {exc}") from exc
 
 
+#: The first bytes of every GeoPackage (an SQLite 3 database).
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _is_geojson_or_gpkg(data: bytes) -> bool:
+    """True for an SQLite database or text starting with ``{``. GDAL would also open an archive (zip, gzip,
+    tar) from memory and expand it, so a 1 MB upload could make it inflate gigabytes (a zip bomb): only
+    these two formats reach it."""
+    if data.startswith(SQLITE_MAGIC):
+        return True
+    text = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    return text[:4096].lstrip()[:1] == b"{"
+
+
 def _read_vector(data: bytes, filename: str) -> pd.DataFrame:
     import pyogrio
 
+    if not _is_geojson_or_gpkg(data):
+        raise ImportRejected(
+            f"{filename}: not a GeoJSON or GeoPackage file (archives such as .zip are not accepted; unpack "
+            "the file first)"
+        )
     try:
         with warnings.catch_warnings():  # in-memory GeoPackages have no file extension; GDAL says so
             warnings.filterwarnings(
@@ -570,7 +589,10 @@ def import_frame(
     progress: store.ProgressFn | None = None,
 ) -> ImportResult:
     """Validate ``raw`` and store it in one transaction. Raises ImportRejected (nothing written) on errors
-    unless ``skip_invalid``; then the good rows are stored and ``result.errors`` lists the rejects."""
+    unless ``skip_invalid``; then the good rows are stored and ``result.errors`` lists the rejects.
+    A file without rows is rejected too: it is a wrong export far more often than news."""
+    if raw.empty:
+        raise ImportRejected(f"{filename}: no rows to import; nothing was imported")
     prepared = prepare(
         raw,
         settings=settings,
@@ -651,6 +673,6 @@ def import_file(engine: Engine, path: Path, **options: Any) -> ImportResult:
 
 
 def write_rejects(errors: list[RowError], path: Path) -> None:
-    """The rejected rows' problems as CSV (row;field;value;reason), UTF-8 with BOM for Swedish Excel."""
-    frame = pd.DataFrame(errors, columns=list(RowError._fields))
-    frame.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+    """The rejected rows' problems as CSV (row;field;value;reason) for Swedish Excel. The values are the
+    file's own text, so they go through :mod:`hotspots.csvout` (a rejected ``=HYPERLINK(…)`` stays text)."""
+    path.write_bytes(csvout.to_csv(pd.DataFrame(errors, columns=list(RowError._fields))))

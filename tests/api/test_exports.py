@@ -11,7 +11,8 @@ import pyogrio
 import pytest
 import shapely
 
-from hotspots.exports import BOUNDARY_ATTRIBUTION, neutralise_formulas
+from hotspots.csvout import neutralise
+from hotspots.exports import BOUNDARY_ATTRIBUTION
 from tests.api.conftest import CLUSTER, END, Api
 
 Q = {"end": END.isoformat(), "window": "28d"}
@@ -86,4 +87,4 @@ def test_exports_answer_304_to_a_current_etag(api: Api) -> None:
     ],
 )
 def test_formula_like_cells_are_neutralised(value: str, expected: str) -> None:
-    assert neutralise_formulas(pd.Series([value])).tolist() == [expected]
+    assert neutralise(pd.Series([value])).tolist() == [expected]
