@@ -10,7 +10,7 @@ a summer peak, reporting delays and source x category mixes of the kind EST sees
 >>> list(reports.columns) == list(REPORT_COLUMNS)
 True
 
-Same (weeks, seed, end) -> the same rows, byte for byte; ``end`` defaults to today (Europe/Stockholm),
+Same (weeks, seed, end) -> the same rows, byte for byte; ``end`` defaults to yesterday (Europe/Stockholm),
 so pass it to reproduce a file. Every timestamp falls on or before the ``end`` day.
 """
 
@@ -249,9 +249,10 @@ def _iso_local(ts: pd.Series) -> npt.NDArray[np.str_]:
     return np.char.add(np.datetime_as_string(local, unit="s"), labels[inverse])
 
 
-def local_today(settings: Settings | None = None) -> date:
-    """Today in the configured time zone: the default ``end`` (so a run at 00:30 in Örebro ends today)."""
-    return datetime.now(ZoneInfo((settings or get_settings()).timezone)).date()
+def last_complete_day(settings: Settings | None = None) -> date:
+    """Yesterday in the configured time zone: the default ``end``. Not today: reports timed later today
+    would lie in the future, and the importer (rightly) refuses those."""
+    return datetime.now(ZoneInfo((settings or get_settings()).timezone)).date() - timedelta(days=1)
 
 
 def generate(
@@ -268,7 +269,7 @@ def generate(
     settings = settings or get_settings()
     _check_taxonomy(settings.taxonomy)
     tz = ZoneInfo(settings.timezone)
-    end = end or local_today(settings)
+    end = end or last_complete_day(settings)
     rng = np.random.default_rng(seed)
     cal = _calendar(weeks, end)
 
@@ -405,7 +406,7 @@ def _truth(
 
 def write(out_dir: Path, weeks: int = 104, seed: int = 1, end: date | None = None) -> DemoFiles:
     """Generate and write reports.csv, truth.csv and truth.json (parameters, hotspots, the measure) to out_dir."""
-    end = end or local_today()
+    end = end or last_complete_day()
     reports, truth = generate(weeks=weeks, seed=seed, end=end)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = out_dir / "reports.csv", out_dir / "truth.csv", out_dir / "truth.json"

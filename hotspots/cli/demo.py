@@ -30,7 +30,10 @@ def demo_data(
     ] = 1,
     end: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Last day of data (default: today, Europe/Stockholm)."),
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Last day of data (default: yesterday, Europe/Stockholm: the last complete day).",
+        ),
     ] = None,
 ) -> None:
     """Synthetic demo reports (import format) and the truth of where hotspots were planted."""
@@ -48,9 +51,9 @@ def demo_data(
 
 @app.command("demo-logins")
 def demo_logins(
-    out: Annotated[Path, typer.Option(dir_okay=False, help="Where the demo passwords are kept (0600).")] = Path(
-        "var/demo/logins.txt"
-    ),
+    out: Annotated[
+        Path, typer.Option(dir_okay=False, help="Where the demo passwords are kept (0600).")
+    ] = Path("var/demo/logins.txt"),
 ) -> None:
     """One demo user per role (field limited to Vivalla) with random passwords, for trying the map locally.
 
