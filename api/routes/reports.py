@@ -32,23 +32,7 @@ router = APIRouter(
 
 MAX_BATCH = 10_000
 MAX_PAGE = 1000
-_OUT_COLUMNS = (
-    "id",
-    "source",
-    "source_id",
-    "occurred_at",
-    "reported_at",
-    "category",
-    "lat",
-    "lon",
-    "cell",
-    "area_id",
-    "weight",
-    "note",
-    "import_id",
-    "created_by",
-    "created_at",
-)
+_OUT_COLUMNS = ("id", *store.REPORT_COLUMNS)
 
 
 class ReportIn(BaseModel):
