@@ -25,6 +25,8 @@ import pandas as pd
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from hotspots.config import Settings, get_settings
@@ -105,14 +107,20 @@ def dataset_version(conn_or_engine: Engine | Connection) -> int:
 
 
 def bump_version(conn: Connection) -> int:
-    """Increment the dataset version inside the caller's transaction (so it commits or rolls back with it)."""
-    updated = conn.execute(
+    """Increment the dataset version inside the caller's transaction (so it commits or rolls back with it).
+
+    The row is created on first use with INSERT … ON CONFLICT DO NOTHING, then incremented: two first
+    writers racing on a new store must not both insert it (one would fail with a unique violation).
+    """
+    increment = (
         sa.update(store_meta)
         .where(store_meta.c.key == "dataset_version")
         .values(value=store_meta.c.value + 1)
-    ).rowcount
-    if not updated:
-        conn.execute(sa.insert(store_meta).values(key="dataset_version", value=1))
+    )
+    if not conn.execute(increment).rowcount:
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+        conn.execute(insert(store_meta).values(key="dataset_version", value=0).on_conflict_do_nothing())
+        conn.execute(increment)
     return dataset_version(conn)
 
 
