@@ -20,7 +20,7 @@ from rich.table import Table
 from hotspots import accounts, audit
 from hotspots.accounts import Role
 from hotspots.areas import load_areas
-from hotspots.cli.app import JsonOpt, app, console, err_console
+from hotspots.cli.app import JsonOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
@@ -31,11 +31,6 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 
 NameArg = Annotated[str, typer.Argument(help="User name.")]
-
-
-def _fail(exc: HotspotsError) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {exc}")
-    return typer.Exit(1)
 
 
 @users_app.command("add")
@@ -57,7 +52,7 @@ def users_add(
         area_ids = tuple(load_areas(settings).resolve(wanted) or ())
         user = accounts.add_user(open_store(settings), name, role, areas=area_ids, password=secret)
     except HotspotsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     limited = f", limited to {', '.join(user.areas)}" if user.areas else ""
     console.print(f"user {user.name} added with role {user.role.value}{limited}")
 
@@ -81,7 +76,7 @@ def keys_create(name: NameArg) -> None:
     try:
         key = accounts.create_key(open_store(get_settings()), name)
     except HotspotsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     err_console.print("Store this key now; it cannot be shown again.")
     print(key)
 
@@ -92,7 +87,7 @@ def keys_revoke(name: NameArg) -> None:
     try:
         count = accounts.revoke_keys(open_store(get_settings()), name)
     except HotspotsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(f"{count} key(s) of {name} revoked")
 
 

@@ -18,5 +18,12 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+
+def fail(exc: Exception) -> typer.Exit:
+    """Say what went wrong on stderr and give the exit to raise: ``raise fail(exc) from exc``."""
+    err_console.print(f"[red]error:[/] {exc}", highlight=False)
+    return typer.Exit(1)
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from hotspots.areas import Areas, load_areas, read_areas
 from hotspots.backtest import COVERAGES, run_backtest
-from hotspots.cli.app import JsonOpt, app, console, err_console
+from hotspots.cli.app import JsonOpt, app, console, err_console, fail
 from hotspots.config import Settings, get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store, read_reports
@@ -61,8 +61,7 @@ def backtest_command(
                 open_store(settings), settings, areas=areas, step=step.value, periods=periods, tune=tune
             )
     except HotspotsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return

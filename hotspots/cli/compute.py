@@ -15,7 +15,7 @@ from rich.table import Table
 
 from hotspots.analysis import AnalysisParams, analyse, emerging_label
 from hotspots.areas import load_areas
-from hotspots.cli.app import JsonOpt, app, console, err_console
+from hotspots.cli.app import JsonOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
@@ -71,8 +71,7 @@ def compute_command(
         with err_console.status("computing…"):
             result = analyse(open_store(settings), settings, load_areas(settings), params)
     except HotspotsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     summary = result.summary()
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from hotspots import ingest, summary
 from hotspots.areas import load_areas
-from hotspots.cli.app import JsonOpt, QuietOpt, app, console, err_console
+from hotspots.cli.app import JsonOpt, QuietOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError, ImportRejected
 from hotspots.store import open_store
@@ -89,8 +89,7 @@ def import_command(
             )
         raise typer.Exit(1) from exc
     except HotspotsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     if result.errors:
         target = rejects or file.with_suffix(".rejects.csv")
         ingest.write_rejects(result.errors, target)

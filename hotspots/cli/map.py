@@ -17,7 +17,7 @@ import typer
 
 from hotspots.analysis import analyse
 from hotspots.areas import load_areas
-from hotspots.cli.app import app, console, err_console
+from hotspots.cli.app import app, console, err_console, fail
 from hotspots.cli.compute import AreaOpt, CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
@@ -47,8 +47,7 @@ def map_command(
                 engine, settings, areas, params, top=PRIORITY_MARKERS, lang=lang, with_follow_up=False
             )
     except HotspotsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     filters = {"window": window, "category": category, "source": source}
     html = standalone_page(analysis, settings, PageQuery(filters, lang), priority_places(priorities))
     out.parent.mkdir(parents=True, exist_ok=True)

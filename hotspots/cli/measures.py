@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hotspots.cli.app import JsonOpt, app, console, err_console
+from hotspots.cli.app import JsonOpt, app, console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.measures import MEASURE_TYPES, end_measure, follow_up, list_measures, record_measure
@@ -27,11 +27,6 @@ measures_app = typer.Typer(help="Measures (insatser): add, list, end, follow up.
 app.add_typer(measures_app, name="measures")
 
 DateOpt = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])]
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {exc}")
-    return typer.Exit(1)
 
 
 @measures_app.command("add")
@@ -73,7 +68,7 @@ def add_command(
             note=note,
         )
     except (HotspotsError, OSError, ValueError, KeyError, IndexError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         print(json.dumps(measure.to_dict(), ensure_ascii=False))
     else:
@@ -112,7 +107,7 @@ def end_command(
     try:
         measure = end_measure(open_store(get_settings()), measure_id, day.date())
     except HotspotsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(f"measure {measure.id} ends {measure.end}")
 
 
@@ -138,7 +133,7 @@ def follow_up_command(
             control_areas=control_area,
         )  # fmt: skip
     except HotspotsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return

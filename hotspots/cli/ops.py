@@ -17,17 +17,12 @@ import sqlalchemy as sa
 import typer
 
 from hotspots import backup, retention
-from hotspots.cli.app import JsonOpt, app, console, err_console
+from hotspots.cli.app import JsonOpt, app, console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
 
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-
-
-def _fail(exc: HotspotsError) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {exc}", highlight=False)
-    return typer.Exit(1)
 
 
 @app.command("purge")
@@ -58,7 +53,7 @@ def purge_command(
             raise typer.Exit(1)
         result = retention.purge(engine, older_than=period, actor=getpass.getuser(), now=now)
     except HotspotsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(f"deleted {result.deleted} reports (dataset version {result.dataset_version}).")
 
 
@@ -73,7 +68,7 @@ def backup_command(
     try:
         result = backup.backup(get_settings(), out)
     except HotspotsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         print(result.to_json())
         return
@@ -103,7 +98,7 @@ def restore_command(
     try:
         result = backup.restore(settings, file, database_url=target)
     except HotspotsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(
         f"restored {result.counts.get('reports', 0)} reports (dataset version {result.dataset_version}); "
         "counts and checksum match the manifest."

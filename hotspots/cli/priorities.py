@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from hotspots.areas import load_areas
-from hotspots.cli.app import app, console, err_console
+from hotspots.cli.app import app, console, err_console, fail
 from hotspots.cli.compute import CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
@@ -73,8 +73,7 @@ def priorities_command(
                 lang=lang.value,
             )
     except HotspotsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     if fmt is OutputFormat.table and out is None:
         sv = lang is Language.sv
         table = Table(

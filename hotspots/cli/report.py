@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from hotspots.areas import load_areas
-from hotspots.cli.app import QuietOpt, app, console, err_console
+from hotspots.cli.app import QuietOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.report import last_complete_week, render_weekly
@@ -55,8 +55,7 @@ def report_command(
         with nullcontext() if quiet else err_console.status(f"building the report for {week}…"):
             content = render_weekly(engine, settings, load_areas(settings), week, lang.value, fmt.value)
     except HotspotsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     target.write_bytes(content)
     if quiet:
         print(target)

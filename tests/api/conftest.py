@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -60,6 +61,20 @@ class Api:
         """Hex id (analysis resolution) of the seeded cell in an area."""
         lat, lon = self.point(area_id)
         return f"{int(latlng_to_cells([lat], [lon], self.settings.analysis_resolution)[0]):x}"
+
+
+def report_json(api: Api, source_id: str, area_id: str = FIELD_AREA, **changes: Any) -> dict[str, Any]:
+    """A valid POST /reports body inside ``area_id``; ``changes`` override or break fields."""
+    lat, lon = api.point(area_id)
+    return {
+        "source": "police",
+        "source_id": source_id,
+        "occurred_at": "2026-11-10T20:00:00+01:00",
+        "category": "observed_dealing",
+        "lat": lat,
+        "lon": lon,
+        "note": "anteckning som inte får loggas",
+    } | changes
 
 
 def seed_rows(areas: Areas) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from api.security import DOCS_PATHS, SESSION_COOKIE
 from hotspots import accounts, audit
 from hotspots.accounts import Role
 from hotspots.schema import api_keys, reports
-from tests.api.conftest import END, FIELD_AREA, PASSWORD, Api
+from tests.api.conftest import END, FIELD_AREA, PASSWORD, Api, report_json
 
 ALL = frozenset(r.value for r in Role)
 STATS = frozenset({"admin", "analyst", "est"})
@@ -49,23 +49,13 @@ def _tile_over(api: Api, area_id: str, z: int = 13) -> str:
     return f"/tiles/hotspots/{tile.z}/{tile.x}/{tile.y}.mvt"
 
 
-def _report(api: Api, source_id: str) -> dict[str, Any]:
-    lat, lon = api.point(FIELD_AREA)
-    return {
-        "source": "police",
-        "source_id": source_id,
-        "occurred_at": "2026-11-10T20:00:00+01:00",
-        "category": "observed_dealing",
-        "lat": lat,
-        "lon": lon,
-    }
-
-
 def _new_report_id(api: Api) -> int:
     """A fresh report (created with the analyst key) for a delete request to remove."""
     with api.engine.connect() as conn:
         n = conn.execute(sa.select(sa.func.count()).select_from(reports)).scalar_one()
-    created = api.client.post("/reports", headers=api.auth("analyst"), json=_report(api, f"delete-me-{n}"))
+    created = api.client.post(
+        "/reports", headers=api.auth("analyst"), json=report_json(api, f"delete-me-{n}")
+    )
     assert created.status_code == 201, created.text
     with api.engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.max(reports.c.id))).scalar_one())
@@ -87,8 +77,11 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
     ("GET", "/me"): (ALL, lambda a: {"url": "/me"}),
     ("GET", "/areas"): (ALL, lambda a: {"url": "/areas"}),
     ("GET", "/areas/{area_id}"): (ALL, lambda a: {"url": f"/areas/{FIELD_AREA}"}),
-    ("POST", "/reports"): (REPORTS, lambda a: {"url": "/reports", "json": _report(a, "one")}),
-    ("POST", "/reports/batch"): (REPORTS, lambda a: {"url": "/reports/batch", "json": [_report(a, "b1")]}),
+    ("POST", "/reports"): (REPORTS, lambda a: {"url": "/reports", "json": report_json(a, "one")}),
+    ("POST", "/reports/batch"): (
+        REPORTS,
+        lambda a: {"url": "/reports/batch", "json": [report_json(a, "b1")]},
+    ),
     ("POST", "/reports/import"): (
         REPORTS,
         lambda a: {

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hotspots import audit
 from hotspots.store import dataset_version
-from tests.api.conftest import CLUSTER, SPARSE, Api
-
-
-def _report(api: Api, source_id: str, **changes: Any) -> dict[str, Any]:
-    lat, lon = api.point("vivalla")
-    return {
-        "source": "police",
-        "source_id": source_id,
-        "occurred_at": "2026-11-10T20:00:00+01:00",
-        "category": "observed_dealing",
-        "lat": lat,
-        "lon": lon,
-        "note": "anteckning som inte får loggas",
-    } | changes
+from tests.api.conftest import CLUSTER, SPARSE, Api, report_json
 
 
 def test_create_one_report_then_read_it_back(api: Api) -> None:
     auth = api.auth("analyst")
     before = dataset_version(api.engine)
-    created = api.client.post("/reports", headers=auth, json=_report(api, "new-1"))
+    created = api.client.post("/reports", headers=auth, json=report_json(api, "new-1"))
     assert created.status_code == 201, created.text
     assert created.json()["rows_added"] == 1 and created.json()["by_area"] == {"vivalla": 1}
     assert dataset_version(api.engine) > before
-    again = api.client.post("/reports", headers=auth, json=_report(api, "new-1"))
+    again = api.client.post("/reports", headers=auth, json=report_json(api, "new-1"))
     assert again.json()["rows_added"] == 0 and again.json()["rows_present"] == 1  # idempotent
     page = api.client.get("/reports", headers=auth, params={"source": "police", "limit": 1000}).json()
     assert page["total"] == CLUSTER + SPARSE + 1
@@ -44,7 +29,11 @@ def test_create_one_report_then_read_it_back(api: Api) -> None:
 
 def test_batch_is_all_or_nothing_and_names_rows_and_fields(api: Api) -> None:
     auth = api.auth("analyst")
-    batch = [_report(api, "b1"), _report(api, "b2", category="nonsense"), _report(api, "b3", lat=10.0)]
+    batch = [
+        report_json(api, "b1"),
+        report_json(api, "b2", category="nonsense"),
+        report_json(api, "b3", lat=10.0),
+    ]
     rejected = api.client.post("/reports/batch", headers=auth, json=batch)
     assert rejected.status_code == 422
     error = rejected.json()["error"]
@@ -57,7 +46,9 @@ def test_batch_is_all_or_nothing_and_names_rows_and_fields(api: Api) -> None:
 
 
 def test_body_validation_names_the_field(api: Api) -> None:
-    response = api.client.post("/reports", headers=api.auth("analyst"), json=_report(api, "x", lat="north"))
+    response = api.client.post(
+        "/reports", headers=api.auth("analyst"), json=report_json(api, "x", lat="north")
+    )
     assert response.status_code == 422
     assert [d["field"] for d in response.json()["error"]["details"]] == ["body.lat"]
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from hotspots.h3grid import latlng_to_cells
 from hotspots.store import REPORT_COLUMNS
@@ -132,3 +134,18 @@ def wait_for_line(child: subprocess.Popen[str], prefix: str, timeout: float) -> 
         if line.startswith(prefix):
             return line.strip()
     raise AssertionError(f"no {prefix!r} line from the child within {timeout} s")
+
+
+def terminate_backends(admin: Engine, application_name: str) -> int:
+    """``pg_terminate_backend`` on every server process of ``application_name`` (never the caller's own);
+    how many were terminated."""
+    with admin.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :app AND pid <> pg_backend_pid()"
+                ),
+                {"app": application_name},
+            ).scalar_one()
+        )

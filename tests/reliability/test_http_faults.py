@@ -33,6 +33,7 @@ from hotspots.accounts import Role
 from hotspots.config import Settings
 from hotspots.schema import reports
 from hotspots.store import open_store
+from tests.reliability.conftest import terminate_backends
 
 APP_NAME = "hotspots-http-fault-test"
 TRAFFIC_SECONDS = 8.0
@@ -123,19 +124,6 @@ def sqlite_served(tmp_path: Path) -> Iterator[Served]:
     yield from serve(f"sqlite:///{tmp_path / 'store.db'}", tmp_path, HOTSPOTS_MAX_UPLOAD_BYTES="100000")
 
 
-def _terminate(admin: Engine) -> int:
-    with admin.connect() as conn:
-        return int(
-            conn.execute(
-                sa.text(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = :app AND pid <> pg_backend_pid()"
-                ),
-                {"app": APP_NAME},
-            ).scalar_one()
-        )
-
-
 class Outcome(NamedTuple):
     kind: str
     source_id: str | None
@@ -210,7 +198,7 @@ def test_terminated_backends_fail_requests_cleanly_and_the_service_recovers(
 
     def killer() -> None:
         while not stop.wait(KILL_EVERY):
-            terminated.append(_terminate(admin))
+            terminated.append(terminate_backends(admin, APP_NAME))
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()

@@ -19,24 +19,11 @@ from sqlalchemy.engine import Engine
 from hotspots.config import Settings
 from hotspots.schema import reports
 from hotspots.store import insert_reports, open_store, transaction
-from tests.reliability.conftest import store_rows
+from tests.reliability.conftest import store_rows, terminate_backends
 
 APP_NAME = "hotspots-terminate-test"
 BATCH_ROWS = 25
 TRAFFIC_SECONDS = 3.0
-
-
-def _terminate(admin: Engine) -> int:
-    with admin.connect() as conn:
-        return int(
-            conn.execute(
-                sa.text(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = :app"
-                ),
-                {"app": APP_NAME},
-            ).scalar_one()
-        )
 
 
 def _stored_per_batch(engine: Engine) -> pd.Series:
@@ -60,7 +47,7 @@ def test_terminated_connections_fail_cleanly_and_the_engine_recovers(pg_database
 
     def killer() -> None:
         while not stop.wait(0.05):
-            terminated.append(_terminate(admin))
+            terminated.append(terminate_backends(admin, APP_NAME))
 
     acknowledged: set[str] = set()
     failed: dict[str, Exception] = {}
@@ -104,7 +91,7 @@ def test_terminated_connections_fail_cleanly_and_the_engine_recovers(pg_database
     # Recovery without a restart: kill every pooled connection once more; the same engine, the same pool
     # (pre-ping replaces dead connections on checkout) serves the next write and read at the first try.
     pool = engine.pool
-    _terminate(admin)
+    terminate_backends(admin, APP_NAME)
     with transaction(engine) as conn:
         insert_reports(conn, store_rows(BATCH_ROWS, prefix="t0"))
     assert engine.pool is pool
