@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from hotspots.errors import HotspotsError
 from hotspots.schema import api_keys, users
+from hotspots.store import ACCOUNTS_VERSION, bump_version
 
 #: scrypt cost (n = 2**14, r = 8: ~16 MB and ~50 ms per check; OWASP's minimum for scrypt).
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -112,6 +113,7 @@ def add_user(
     with engine.begin() as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first():
             raise AccountError(f"user {name!r} already exists")
+        bump_version(conn, ACCOUNTS_VERSION)
         result = conn.execute(
             sa.insert(users).values(
                 name=name,
@@ -152,6 +154,7 @@ def set_password(engine: Engine, name: str, password: str) -> None:
         conn.execute(
             sa.update(users).where(users.c.id == user.id).values(password_hash=hash_password(password))
         )
+        bump_version(conn, ACCOUNTS_VERSION)
 
 
 def create_key(engine: Engine, name: str) -> str:
@@ -164,6 +167,7 @@ def create_key(engine: Engine, name: str) -> str:
                 user_id=user.id, prefix=key[:10], key_hash=_key_hash(key), created_at=datetime.now(UTC)
             )
         )
+        bump_version(conn, ACCOUNTS_VERSION)
     return key
 
 
@@ -171,11 +175,22 @@ def revoke_keys(engine: Engine, name: str) -> int:
     """Revoke every active key of user ``name``; returns how many."""
     user = get_user(engine, name)
     with engine.begin() as conn:
-        return conn.execute(
+        revoked = conn.execute(
             sa.update(api_keys)
             .where(api_keys.c.user_id == user.id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
         ).rowcount
+        bump_version(conn, ACCOUNTS_VERSION)
+    return revoked
+
+
+def disable_user(engine: Engine, name: str) -> None:
+    """Disable user ``name``: their keys and sessions stop working at once, in every worker (the accounts
+    version changes, so no cached credential outlives it); the row stays for the audit log."""
+    user = get_user(engine, name)
+    with engine.begin() as conn:
+        conn.execute(sa.update(users).where(users.c.id == user.id).values(disabled=True))
+        bump_version(conn, ACCOUNTS_VERSION)
 
 
 def authenticate_key(engine: Engine, key: str) -> User | None:
@@ -210,6 +225,9 @@ def authenticate_password(engine: Engine, name: str, password: str) -> User | No
 
 
 def list_users(engine: Engine) -> list[User]:
+    """Enabled users by name."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(*_USER_COLUMNS).order_by(users.c.name)).all()
+        rows = conn.execute(
+            sa.select(*_USER_COLUMNS).where(users.c.disabled == sa.false()).order_by(users.c.name)
+        ).all()
     return [_user(r) for r in rows]

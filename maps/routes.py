@@ -24,8 +24,6 @@ Endpoints (``add_*`` flags switch the optional ones off):
 
 import hashlib
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,6 +40,7 @@ from hotspots.analysis import Analysis, AnalysisParams, analyse
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
+from hotspots.lru import LRU
 from hotspots.measures import Measure, list_measures
 from hotspots.priorities import build_priorities
 from maps import mvt
@@ -95,29 +94,6 @@ class MapQuery:
         return urlencode(self.as_dict(), doseq=True)
 
 
-class TileCache:
-    """A thread-safe LRU of encoded tiles keyed by ETag (which covers analysis, layer, tile and week)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._tiles: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            tile = self._tiles.get(key)
-            if tile is not None:
-                self._tiles.move_to_end(key)
-            return tile
-
-    def put(self, key: str, tile: bytes) -> None:
-        with self._lock:
-            self._tiles[key] = tile
-            self._tiles.move_to_end(key)
-            while len(self._tiles) > self.size:
-                self._tiles.popitem(last=False)
-
-
 def tile_etag(analysis: Analysis, layer: Layer, tile: morecantile.Tile, variant: str = "") -> str:
     """Strong ETag of one tile: the analysis's (dataset version + parameters), the layer, the tile and the
     layer's variant (the week, or the measures in force)."""
@@ -166,11 +142,11 @@ class MapFactory:
     add_page: bool = True
     add_static: bool = True
     router: APIRouter = field(init=False)
-    cache: TileCache = field(init=False)
+    cache: LRU[bytes] = field(init=False)
 
     def __post_init__(self) -> None:
         self.router = APIRouter()
-        self.cache = TileCache(self.tile_cache_size)
+        self.cache = LRU(self.tile_cache_size)
         self.register_routes()
 
     def register_routes(self) -> None:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from hotspots.config import Settings
-from hotspots.store import bump_version, dataset_version, open_store, transaction
+from hotspots.store import (
+    ACCOUNTS_VERSION,
+    Versions,
+    bump_version,
+    dataset_version,
+    open_store,
+    read_versions,
+    transaction,
+)
 
 
 def test_concurrent_first_writes_on_a_new_store_each_bump_the_version_once(settings: Settings) -> None:
@@ -33,3 +42,23 @@ def test_concurrent_first_writes_on_a_new_store_each_bump_the_version_once(setti
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT count(*) FROM store_meta WHERE key = 'dataset_version'")).scalar()
     assert rows == 1
+
+
+def test_versions_are_read_together_and_a_driver_error_surfaces_as_sqlalchemys(settings: Settings) -> None:
+    """``read_versions`` bypasses Core for speed; its errors must still be SQLAlchemy's, which the API maps
+    to 503 (a raw sqlite3/psycopg error would be a 500), and the failed connection must not be reused."""
+    engine = open_store(settings)
+    with transaction(engine) as conn:
+        bump_version(conn)
+        bump_version(conn, ACCOUNTS_VERSION)
+        bump_version(conn, ACCOUNTS_VERSION)
+    assert read_versions(engine) == Versions(dataset=dataset_version(engine), accounts=2)
+    with transaction(engine) as conn:
+        conn.execute(sa.text("ALTER TABLE store_meta RENAME TO store_meta_gone"))
+    with pytest.raises(sa.exc.DBAPIError) as raised:
+        read_versions(engine)
+    assert not isinstance(raised.value.orig, sa.exc.SQLAlchemyError)  # the driver's error, wrapped
+    with transaction(engine) as conn:
+        conn.execute(sa.text("ALTER TABLE store_meta_gone RENAME TO store_meta"))
+    assert read_versions(engine).accounts == 2
+    engine.dispose()

@@ -3,6 +3,7 @@
 hotspots users add anna --role est --password        # prompts for the password
 hotspots users add kim --role field --areas vivalla,baronbackarna
 hotspots users list
+hotspots users disable anna                          # keys and sessions stop working at once
 hotspots keys create anna                            # prints the key once; only its hash is stored
 hotspots keys revoke anna
 hotspots audit --since 2026-11-01
@@ -68,6 +69,16 @@ def users_list(as_json: JsonOpt = False) -> None:
     for u in users:
         table.add_row(u.name, u.role.value, ", ".join(u.areas) or "alla")
     console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(name: NameArg) -> None:
+    """Disable a user: their keys and browser sessions stop working at once (the audit log keeps the name)."""
+    try:
+        accounts.disable_user(open_store(get_settings()), name)
+    except HotspotsError as exc:
+        raise fail(exc) from exc
+    console.print(f"user {name} disabled")
 
 
 @keys_app.command("create")

@@ -58,3 +58,16 @@ def test_users_keys_and_audit(store_env: str) -> None:
 
     assert "1 key(s) of kim revoked" in runner.invoke(app, ["keys", "revoke", "kim"]).stdout
     assert client.get("/me", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_users_disable_ends_keys_at_once_and_hides_the_user(store_env: str) -> None:
+    runner.invoke(app, ["users", "add", "ola", "--role", "est"])
+    key = runner.invoke(app, ["keys", "create", "ola"]).stdout.strip()
+    client = TestClient(create_app())
+    assert client.get("/me", headers={"X-API-Key": key}).status_code == 200
+    disabled = runner.invoke(app, ["users", "disable", "ola"])
+    assert disabled.exit_code == 0 and "user ola disabled" in disabled.stdout
+    assert client.get("/me", headers={"X-API-Key": key}).status_code == 401
+    assert "ola" not in runner.invoke(app, ["users", "list", "--json"]).stdout
+    unknown = runner.invoke(app, ["users", "disable", "ola"])
+    assert unknown.exit_code == 1 and "no user 'ola'" in unknown.output
