@@ -18,6 +18,7 @@ from api.deps import ANY_ROLE, PUBLIC, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
 from api.security import SESSION_COOKIE, login_blocked, sign_session
 from hotspots import accounts, audit
+from hotspots.accounts import Role
 
 router = APIRouter(tags=["auth"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -118,3 +119,41 @@ def logout() -> RedirectResponse:
 )
 def me(user: CurrentUser) -> Me:
     return Me(name=user.name, role=user.role, areas=list(user.areas))
+
+
+#: What each role opens from the start page, in the order they use it (admin sees every link).
+START_LINKS: tuple[tuple[str, str, frozenset[Role]], ...] = (
+    ("/map", "Karta / map", frozenset({Role.EST, Role.ANALYST})),
+    (
+        "/priorities?format=html",
+        "Prioriterade platser (mobil) / priority list",
+        frozenset({Role.EST, Role.ANALYST, Role.FIELD}),
+    ),
+    ("/report/weekly", "Veckans lägesbild / weekly report", frozenset({Role.EST, Role.ANALYST})),
+    ("/exports/cells.geojson", "Export: GeoJSON (QGIS)", frozenset({Role.EST, Role.ANALYST, Role.PLANNER})),
+    ("/exports/cells.gpkg", "Export: GeoPackage", frozenset({Role.EST, Role.ANALYST, Role.PLANNER})),
+    ("/exports/cells.csv", "Export: CSV (Excel)", frozenset({Role.EST, Role.ANALYST, Role.PLANNER})),
+    ("/reports", "Rapporter / reports (JSON)", frozenset({Role.ANALYST})),
+    ("/audit", "Granskningslogg / audit log", frozenset()),
+)
+
+
+@router.get(
+    "/",
+    dependencies=[ANY_ROLE],
+    response_class=HTMLResponse,
+    summary="Startsida med det rollen använder / start page with the role's links",
+    # The page is HTML; its 401 is the service's JSON error body (a browser is sent to /login instead).
+    responses={
+        401: {"description": "authentication required", "content": {"application/json": {}}},
+        303: {"description": "a browser without a session: to /login and back"},
+    },
+)
+def start(request: Request, user: CurrentUser) -> HTMLResponse:
+    """Where the login form lands: links to what this user's role may open (unauthenticated: to /login)."""
+    links = [
+        {"href": href, "label": label}
+        for href, label, roles in START_LINKS
+        if user.role is Role.ADMIN or user.role in roles
+    ]
+    return templates.TemplateResponse(request, "start.html", {"user": user, "links": links})

@@ -3,6 +3,7 @@ the login rate limit, security headers and area-limited field users."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +76,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
     ("GET", "/metrics"): (ADMIN, lambda a: {"url": "/metrics"}),
     ("GET", "/audit"): (ADMIN, lambda a: {"url": "/audit"}),
     ("GET", "/me"): (ALL, lambda a: {"url": "/me"}),
+    ("GET", "/"): (ALL, lambda a: {"url": "/"}),
     ("GET", "/areas"): (ALL, lambda a: {"url": "/areas"}),
     ("GET", "/areas/{area_id}"): (ALL, lambda a: {"url": f"/areas/{FIELD_AREA}"}),
     ("POST", "/reports"): (REPORTS, lambda a: {"url": "/reports", "json": report_json(a, "one")}),
@@ -251,3 +253,23 @@ def test_unauthenticated_and_forbidden_use_one_error_shape(sqlite_api: Api) -> N
     ):
         body = response.json()
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+
+
+def test_login_lands_on_a_start_page_with_the_roles_own_links(sqlite_api: Api) -> None:
+    client = sqlite_api.client
+    assert (
+        client.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+        .headers["location"]
+        .startswith("/login")
+    )
+    for name, shown, hidden in (
+        ("field", "/priorities?format=html", "/map"),
+        ("planner", "/exports/cells.geojson", "/priorities?format=html"),
+        ("est", "/map", "/audit"),
+    ):
+        page = client.post("/login", data={"name": name, "password": PASSWORD})
+        assert page.status_code == 200 and page.url.path == "/", page.text
+        assert f'href="{shown}"' in page.text and f'href="{hidden}"' not in page.text
+        for link in re.findall(r'href="([^"]+)"', page.text):
+            assert client.get(link).status_code == 200, (name, link)
+        client.post("/logout")
