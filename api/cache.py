@@ -1,40 +1,42 @@
-"""Per-worker cache of derived response bodies, keyed by ETag.
+"""Per-app, per-worker caches that make a repeated request cost dictionary lookups, never stale data.
 
-An ETag already names the dataset version and every parameter, so a cached body can never be stale: a write
-changes the version, hence the ETag, and old entries just age out of the LRU. Serialising a lattice of
-tens of thousands of cells costs far more than the cached analysis lookup; this makes repeated map and
-list requests cost a dictionary lookup. Each worker keeps its own copy (nothing is shared or required).
+- **Response bodies** of derived data, keyed by ETag. An ETag names the dataset version and every
+  parameter, so a cached body cannot be stale: a write changes the version, hence the ETag, and old
+  entries age out of the LRU. Serialising a lattice of tens of thousands of cells costs far more than
+  the lookup.
+- **Credentials**: the user behind an API key or session, remembered together with the store's accounts
+  version. Creating, revoking or disabling anything bumps that version (``hotspots.accounts``), and every
+  request reads it afresh (``api.deps.store_versions``), so a revoked key fails on its next request in
+  every worker; what the cache saves is the key lookup, not the check.
+
+Each app instance keeps its own (``app.state``): two apps on two stores never share an entry.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
+import hashlib
+
+from hotspots.accounts import User
+from hotspots.lru import LRU
 
 #: (body, media type) of one derived response.
 Body = tuple[bytes | str, str]
 
 
-class BodyCache:
-    """A small thread-safe LRU: ``get_or_build(etag, build)``."""
+class CredentialCache:
+    """Users by credential, each valid only at the accounts version it was looked up at."""
 
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._items: OrderedDict[str, Body] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, size: int = 1024) -> None:
+        self._users: LRU[tuple[int, User]] = LRU(size)
 
-    def get_or_build(self, etag: str, build: Callable[[], Body]) -> Body:
-        with self._lock:
-            if etag in self._items:
-                self._items.move_to_end(etag)
-                return self._items[etag]
-        body = build()  # outside the lock: concurrent different requests compute in parallel
-        with self._lock:
-            self._items[etag] = body
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return body
+    @staticmethod
+    def _key(credential: str) -> str:
+        """Entries are keyed by a digest: the process does not keep the secrets themselves around."""
+        return hashlib.sha256(credential.encode()).hexdigest()
 
+    def get(self, credential: str, accounts_version: int) -> User | None:
+        entry = self._users.get(self._key(credential))
+        return entry[1] if entry is not None and entry[0] == accounts_version else None
 
-bodies = BodyCache()
+    def put(self, credential: str, accounts_version: int, user: User) -> None:
+        self._users.put(self._key(credential), (accounts_version, user))

@@ -4,10 +4,20 @@ access rules, the analysis query and conditional-request (ETag) handling.
 A handler's signature says everything it needs::
 
     @router.get("/summary", dependencies=[STATISTICS])
-    def summary(engine: EngineDep, settings: SettingsDep, query: AnalysisQueryDep) -> dict: ...
+    async def summary(derived: DerivedDep) -> Response:
+        return await derived.respond((), lambda a: (json.dumps(a.summary()), "application/json"))
 
-Settings come from the cached :func:`hotspots.config.get_settings`; tests replace it through
-``app.dependency_overrides`` (``create_app(settings)`` does exactly that).
+The app's settings, engine and areas live on ``app.state`` (``create_app``). The path every derived
+request takes (access rule, credential, query, ETag) is kept short on purpose, because a cached priority
+list must cost far less than the 50 ms p99 a phone in the field is promised (``bench/api_load.py``):
+
+- every dependency on it is ``async``: FastAPI runs a plain ``def`` dependency in the thread pool, and a
+  thread hand-off costs ~0.3 ms on a two-core machine;
+- it is shallow: FastAPI walks every dependency node on every request, cached or not, so the user and
+  the derived context read the app's engine, settings and areas directly instead of injecting them;
+- it makes one database round trip, a primary-key read of the store's versions (:func:`store_versions`)
+  that the credential check and the ETag share. Blocking work (a cache miss, a credential lookup) is
+  handed to the thread pool explicitly.
 """
 
 from __future__ import annotations
@@ -15,49 +25,68 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response, Security
 from fastapi.params import Depends as DependsParam
 from fastapi.routing import RouteContext
 from fastapi.security import APIKeyCookie, APIKeyHeader
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 
-from api.cache import Body, bodies
+from api.cache import Body, CredentialCache
 from api.errors import ApiError, ErrorDetail
+from api.response_cache import VERSIONS_STATE, ResponseCache
 from api.security import API_KEY_HEADER, SESSION_COOKIE, read_session
 from hotspots import accounts
 from hotspots.accounts import Role, User
 from hotspots.analysis import Analysis, AnalysisParams, analyse, parse_window
 from hotspots.areas import Areas, load_areas
-from hotspots.config import Settings, get_settings
+from hotspots.config import Settings
 from hotspots.errors import HotspotsError, UnknownArea
-from hotspots.store import dataset_version, open_store
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+from hotspots.lru import LRU
+from hotspots.store import Versions, open_store, read_versions
+from maps.routes import etag_matches
 
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-async def get_engine(settings: SettingsDep) -> Engine:
-    """One pooled engine per database URL and process, migrated on first use.
-
-    ``async`` although it may block once (the first migration): FastAPI would otherwise hop to the
-    thread pool on every request for what is a dictionary lookup."""
+def app_engine(app: Starlette) -> Engine:
+    """The engine the app was created with, else one pooled engine per database URL and process,
+    migrated on first use."""
+    state = app.state
+    if state.engine is not None:
+        engine: Engine = state.engine
+        return engine
     with _ENGINES_LOCK:
-        if settings.database_url not in _ENGINES:
-            _ENGINES[settings.database_url] = open_store(settings)
-        return _ENGINES[settings.database_url]
+        if state.settings.database_url not in _ENGINES:
+            _ENGINES[state.settings.database_url] = open_store(state.settings)
+        return _ENGINES[state.settings.database_url]
 
 
-async def get_areas(settings: SettingsDep) -> Areas:
-    """The configured areas (read once per process; ``async`` to skip a thread-pool hop per request)."""
-    return load_areas(settings)
+async def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
+async def get_engine(request: Request) -> Engine:
+    """``async`` although it may block once (the first migration): a dictionary lookup is not worth a
+    thread hand-off."""
+    return app_engine(request.app)
+
+
+async def get_areas(request: Request) -> Areas:
+    """The configured areas (read once per process)."""
+    return load_areas(request.app.state.settings)
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 AreasDep = Annotated[Areas, Depends(get_areas)]
 
@@ -69,19 +98,56 @@ session_scheme = APIKeyCookie(
 )
 
 
-def current_user(
+def app_versions(app: Starlette) -> Versions:
+    """The store's dataset and accounts versions, read on the event loop: a ~0.15 ms primary-key read
+    on a pooled connection costs less than a thread hand-off."""
+    return read_versions(app_engine(app))
+
+
+async def store_versions(request: Request) -> Versions:
+    """The versions, read once per request (often already by :mod:`api.response_cache`) and kept on
+    ``request.state`` for whatever else asks: the credential check and the ETag share the read."""
+    versions: Versions | None = getattr(request.state, VERSIONS_STATE, None)
+    if versions is None:
+        versions = app_versions(request.app)
+        setattr(request.state, VERSIONS_STATE, versions)
+    return versions
+
+
+VersionsDep = Annotated[Versions, Depends(store_versions)]
+
+
+def _credential(
+    engine: Engine, settings: Settings, key: str | None, session: str | None
+) -> tuple[str, Callable[[], User | None]] | None:
+    """The credential a request presents (API key first, then a validly signed session) and how to
+    look its user up in the store; None without one."""
+    if key:
+        return f"key {key}", partial(accounts.authenticate_key, engine, key)
+    if session and (uid := read_session(settings, session)) is not None:
+        return f"session {uid}", partial(accounts.user_by_id, engine, uid)
+    return None
+
+
+async def current_user(
     request: Request,
-    engine: EngineDep,
-    settings: SettingsDep,
     key: Annotated[str | None, Security(api_key_scheme)] = None,
     session: Annotated[str | None, Security(session_scheme)] = None,
 ) -> User:
-    """The user behind the API key header or the session cookie; 401 without a valid credential."""
+    """The user behind the API key header or the session cookie; 401 without a valid credential.
+
+    Users found are remembered per credential and accounts version (:class:`api.cache.CredentialCache`):
+    while no account changes, a known key costs a dictionary lookup instead of a query, and any change
+    (a revoked key, a disabled user) is seen by the next request in every worker."""
+    credentials: CredentialCache = request.app.state.credentials
+    presented = _credential(app_engine(request.app), request.app.state.settings, key, session)
     user: User | None = None
-    if key:
-        user = accounts.authenticate_key(engine, key)
-    elif session and (uid := read_session(settings, session)) is not None:
-        user = accounts.user_by_id(engine, uid)
+    if presented is not None:
+        credential, lookup = presented
+        accounts_version = (await store_versions(request)).accounts
+        user = credentials.get(credential, accounts_version)
+        if user is None and (user := await run_in_threadpool(lookup)) is not None:
+            credentials.put(credential, accounts_version, user)
     if user is None:
         raise ApiError(
             401,
@@ -169,9 +235,11 @@ MIN_END = date(2000, 1, 1)
 MAX_END = date(2100, 12, 31)
 
 
-@dataclass
-class AnalysisQuery:
-    """Query parameters selecting an analysis (window, categories, sources, resolution, areas)."""
+class AnalysisQuery(BaseModel):
+    """Query parameters selecting an analysis (window, categories, sources, resolution, areas).
+
+    A query-parameter model (``Annotated[AnalysisQuery, Query()]``): FastAPI validates it in line, where a
+    class dependency would be called in the thread pool."""
 
     window: Annotated[
         str,
@@ -233,47 +301,80 @@ class AnalysisQuery:
         ).resolved(settings)
 
 
-def analysis_params(
-    query: Annotated[AnalysisQuery, Depends()], user: CurrentUser, areas: AreasDep, settings: SettingsDep
-) -> AnalysisParams:
-    return query.to_params(user, areas, settings)
-
-
-AnalysisParamsDep = Annotated[AnalysisParams, Depends(analysis_params)]
-
-
 class NotModified(Exception):
-    """Raised by :func:`derived_response` when the client's copy is current (answered as 304)."""
+    """Raised by :meth:`Derived.respond` when the client's copy is current (answered as 304)."""
 
     def __init__(self, etag: str) -> None:
         super().__init__(etag)
         self.etag = etag
 
 
+def raise_if_not_modified(request: Request, etag: str) -> None:
+    """304 (via :class:`NotModified`) when the request's If-None-Match names ``etag``."""
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        raise NotModified(etag)
+
+
+async def cached_body(request: Request, etag: str, build: Callable[[], Body]) -> Body:
+    """The body for ``etag`` from the app's body cache, else built in the thread pool and kept."""
+    bodies: LRU[Body] = request.app.state.bodies
+    body = bodies.get(etag)
+    if body is None:
+        body = await run_in_threadpool(build)
+        bodies.put(etag, body)
+    return body
+
+
 def derived_etag(version: int, params: AnalysisParams, *variant: Any) -> str:
-    """Strong ETag of a derived response: dataset version, resolved parameters and the response variant."""
-    key = repr((version, asdict(params), variant))
+    """Strong ETag of a derived response: dataset version, resolved parameters (a frozen dataclass, whose
+    repr names every field) and the response variant."""
+    key = repr((version, params, variant))
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-def derived_response(
-    request: Request,
-    engine: Engine,
-    settings: Settings,
-    areas: Areas,
-    params: AnalysisParams,
-    variant: tuple[Any, ...],
-    build: Callable[[Analysis], Body],
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """A conditional GET around one analysis: 304 when If-None-Match names the current ETag (before
-    anything is computed), else ``build``'s body, built once per ETag and worker (:mod:`api.cache`)."""
-    etag = derived_etag(dataset_version(engine), params, request.url.path, *variant)
-    given = request.headers.get("if-none-match", "")
-    if etag in {tag.strip() for tag in given.split(",")} or given.strip() == "*":
-        raise NotModified(etag)
-    body, media_type = bodies.get_or_build(etag, lambda: build(analyse(engine, settings, areas, params)))
-    return Response(body, media_type=media_type, headers=cache_headers(etag) | (headers or {}))
+@dataclass(frozen=True)
+class Derived:
+    """What a response derived from one analysis needs, injected as one dependency (``DerivedDep``)."""
+
+    request: Request
+    engine: Engine
+    settings: Settings
+    areas: Areas
+    params: AnalysisParams
+    versions: Versions
+
+    async def respond(
+        self,
+        variant: tuple[Any, ...],
+        build: Callable[[Analysis], Body],
+        headers: dict[str, str] | None = None,
+        *,
+        replayable: bool = True,
+    ) -> Response:
+        """A conditional GET around the analysis: 304 when If-None-Match names the current ETag (before
+        anything is computed), else ``build``'s body, built in the thread pool once per ETag and kept in the
+        app's body cache (:mod:`api.cache`). A ``replayable`` response is offered to the response cache
+        (:mod:`api.response_cache`); a route that must audit every read says ``replayable=False``."""
+        etag = derived_etag(self.versions.dataset, self.params, self.request.scope["path"], *variant)
+        raise_if_not_modified(self.request, etag)
+        body, media_type = await cached_body(
+            self.request, etag, lambda: build(analyse(self.engine, self.settings, self.areas, self.params))
+        )
+        response = Response(body, media_type=media_type, headers=cache_headers(etag) | (headers or {}))
+        if replayable:
+            responses: ResponseCache = self.request.app.state.responses
+            responses.offer(self.request, response, etag)
+        return response
+
+
+async def derived(request: Request, query: Annotated[AnalysisQuery, Query()], user: CurrentUser) -> Derived:
+    settings: Settings = request.app.state.settings
+    areas = load_areas(settings)
+    params = query.to_params(user, areas, settings)
+    return Derived(request, app_engine(request.app), settings, areas, params, await store_versions(request))
+
+
+DerivedDep = Annotated[Derived, Depends(derived)]
 
 
 def cache_headers(etag: str) -> dict[str, str]:

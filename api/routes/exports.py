@@ -10,18 +10,11 @@ import json
 from dataclasses import asdict
 from enum import StrEnum
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.cache import Body
-from api.deps import (
-    EXPORTS,
-    AnalysisParamsDep,
-    AreasDep,
-    CurrentUser,
-    EngineDep,
-    SettingsDep,
-    derived_response,
-)
+from api.deps import EXPORTS, CurrentUser, DerivedDep
 from api.errors import responses
 from hotspots import audit, exports
 from hotspots.analysis import Analysis
@@ -60,18 +53,11 @@ MEDIA_TYPES = {
         304: {"description": "Oförändrat / not modified"},
     },
 )
-def cells_export(
-    fmt: ExportFormat,
-    request: Request,
-    engine: EngineDep,
-    settings: SettingsDep,
-    areas: AreasDep,
-    params: AnalysisParamsDep,
-    user: CurrentUser,
-) -> Response:
+async def cells_export(fmt: ExportFormat, derived: DerivedDep, user: CurrentUser) -> Response:
     """Celler med färre än tröskelvärdet (standard 5) rapporter tas bort. CSV: semikolon, decimalkomma,
     UTF-8 med BOM (Excel), metadata som `#`-rader först. GeoJSON enligt RFC 7946."""
-    threshold = settings.suppression_threshold
+    threshold = derived.settings.suppression_threshold
+    params = derived.params
 
     def build(analysis: Analysis) -> Body:
         layer = exports.cell_layer(analysis, threshold)
@@ -82,21 +68,18 @@ def cells_export(
         return exports.to_csv(layer), MEDIA_TYPES[fmt]
 
     name = f"hotspots-celler-{params.end}-{params.window}-r{params.resolution}.{fmt.value}"
-    response = derived_response(
-        request,
-        engine,
-        settings,
-        areas,
-        params,
+    response = await derived.respond(
         (fmt.value, threshold),
         build,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        replayable=False,  # every export is audited: each one must reach this handler
     )
-    audit.record(
-        engine,
+    await run_in_threadpool(
+        audit.record,
+        derived.engine,
         actor=user.name,
         action="exports.cells",
-        resource=request.url.path,
+        resource=derived.request.url.path,
         detail={**asdict(params), "threshold": threshold},
     )
     return response

@@ -11,10 +11,10 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from api.cache import Body
-from api.deps import PRIORITIES, AnalysisParamsDep, AreasDep, EngineDep, SettingsDep, derived_response
+from api.deps import PRIORITIES, DerivedDep
 from api.errors import responses
 from hotspots.analysis import Analysis
 from hotspots.priorities import PriorityList, build_priorities, render
@@ -64,12 +64,8 @@ def _limit_to(plist: PriorityList, area_ids: tuple[str, ...], top: int) -> Prior
         304: {"description": "Oförändrad / not modified"},
     },
 )
-def priorities(
-    request: Request,
-    engine: EngineDep,
-    settings: SettingsDep,
-    areas: AreasDep,
-    params: AnalysisParamsDep,
+async def priorities(
+    derived: DerivedDep,
     format: Annotated[PriorityFormat, Query(description="json, csv (Excel), geojson eller html (mobil)")] = (
         PriorityFormat.JSON
     ),
@@ -84,13 +80,13 @@ def priorities(
     Excel (semikolon, BOM); html är en mobilsida med länkar som öppnar telefonens kartapp."""
 
     def build(_analysis: Analysis) -> Body:
-        scope = params.areas
+        scope = derived.params.areas
         one = scope[0] if len(scope) == 1 else None
         plist = build_priorities(
-            engine,
-            settings,
-            areas,
-            replace(params, areas=()),
+            derived.engine,
+            derived.settings,
+            derived.areas,
+            replace(derived.params, areas=()),
             area=one,
             top=top if len(scope) <= 1 else 10_000,
             lang=lang,
@@ -99,6 +95,4 @@ def priorities(
             plist = _limit_to(plist, scope, top)
         return render(plist, format.value, decimal_comma=decimal_comma), MEDIA_TYPES[format]
 
-    return derived_response(
-        request, engine, settings, areas, params, (format.value, top, lang, decimal_comma), build
-    )
+    return await derived.respond((format.value, top, lang, decimal_comma), build)

@@ -6,11 +6,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.cache import bodies
-from api.deps import STATISTICS, AreasDep, EngineDep, NotModified, SettingsDep, cache_headers
+from api.deps import (
+    STATISTICS,
+    AreasDep,
+    EngineDep,
+    SettingsDep,
+    VersionsDep,
+    cache_headers,
+    cached_body,
+    raise_if_not_modified,
+)
 from api.errors import responses
 from hotspots.report import last_complete_week, parse_week, render_weekly
-from hotspots.store import dataset_version
 
 router = APIRouter(
     prefix="/report", tags=["report"], dependencies=[STATISTICS], responses=responses(401, 403, 422)
@@ -28,11 +35,12 @@ MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
         304: {"description": "Oförändrad / not modified"},
     },
 )
-def weekly(
+async def weekly(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     areas: AreasDep,
+    versions: VersionsDep,
     week: Annotated[
         str | None,
         Query(
@@ -48,10 +56,10 @@ def weekly(
     topplatser med skäl, nya/intensifierande/ihållande hotspots, insatser med uppföljning, karta och diagram."""
     chosen = week or last_complete_week(settings.timezone)
     parse_week(chosen)  # 422 (domain error) for a week like 2026-W60
-    etag = f'"report-{dataset_version(engine)}-{chosen}-{lang}-{format}"'
-    if etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
-        raise NotModified(etag)
-    body, media = bodies.get_or_build(
+    etag = f'"report-{versions.dataset}-{chosen}-{lang}-{format}"'
+    raise_if_not_modified(request, etag)
+    body, media = await cached_body(
+        request,
         etag,
         lambda: (render_weekly(engine, settings, areas, chosen, lang=lang, fmt=format), MEDIA_TYPES[format]),
     )

@@ -13,18 +13,11 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api.cache import Body
-from api.deps import (
-    STATISTICS,
-    AnalysisParamsDep,
-    AreasDep,
-    EngineDep,
-    SettingsDep,
-    derived_response,
-)
+from api.deps import STATISTICS, DerivedDep
 from api.errors import responses
 from hotspots.analysis import Analysis, emerging_label
 from hotspots.exports import geojson_text
@@ -162,13 +155,9 @@ _CELL_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="Sammanfattning per område / per-area summary",
     responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}, 304: {}},
 )
-def summary(
-    request: Request, engine: EngineDep, settings: SettingsDep, areas: AreasDep, params: AnalysisParamsDep
-) -> Response:
+async def summary(derived: DerivedDep) -> Response:
     """Rapporter, heta celler (99/95/90 %) och framväxande kategorier per område."""
-    return derived_response(
-        request, engine, settings, areas, params, (), lambda a: (json.dumps(a.summary()), "application/json")
-    )
+    return await derived.respond((), lambda a: (json.dumps(a.summary()), "application/json"))
 
 
 @router.get(
@@ -176,12 +165,8 @@ def summary(
     summary="Celler med antal, Gi*, Moran och KDE / cells with statistics",
     responses=_CELL_RESPONSES,
 )
-def cells(
-    request: Request,
-    engine: EngineDep,
-    settings: SettingsDep,
-    areas: AreasDep,
-    params: AnalysisParamsDep,
+async def cells(
+    derived: DerivedDep,
     format: FormatQuery = Format.JSON,
     min_count: Annotated[int, Query(ge=0, le=1_000_000, description="Bara celler med minst / at least")] = 0,
 ) -> Response:
@@ -189,16 +174,12 @@ def cells(
         frame = a.frame()
         return _cells_body(a, frame[frame["count"] >= min_count], format)
 
-    return derived_response(request, engine, settings, areas, params, (format.value, min_count), build)
+    return await derived.respond((format.value, min_count), build)
 
 
 @router.get("/hotspots", summary="Bara heta celler (Gi*) / hotspot cells only", responses=_CELL_RESPONSES)
-def hotspots(
-    request: Request,
-    engine: EngineDep,
-    settings: SettingsDep,
-    areas: AreasDep,
-    params: AnalysisParamsDep,
+async def hotspots(
+    derived: DerivedDep,
     format: FormatQuery = Format.JSON,
     confidence: Annotated[
         Confidence, Query(description="Lägsta konfidens i procent / minimum confidence")
@@ -212,7 +193,7 @@ def hotspots(
         hot = frame[frame["Gi_Bin"] >= level].sort_values("GiZScore", ascending=False)
         return _cells_body(a, hot, format)
 
-    return derived_response(request, engine, settings, areas, params, (format.value, level), build)
+    return await derived.respond((format.value, level), build)
 
 
 @router.get(
@@ -220,9 +201,7 @@ def hotspots(
     summary="Framväxande hotspots per kategori / emerging hotspot categories",
     responses={200: {"model": EmergingOut}, 304: {}},
 )
-def emerging(
-    request: Request, engine: EngineDep, settings: SettingsDep, areas: AreasDep, params: AnalysisParamsDep
-) -> Response:
+async def emerging(derived: DerivedDep) -> Response:
     """Antal celler per kategori (ny, sporadisk, intensifierad …) och cellerna med ett mönster."""
 
     def build(a: Analysis) -> Body:
@@ -244,7 +223,7 @@ def emerging(
         body = {"meta": _meta(a), "categories": categories, "cells": _records(patterned)}
         return json.dumps(body), "application/json"
 
-    return derived_response(request, engine, settings, areas, params, (), build)
+    return await derived.respond((), build)
 
 
 @router.get(
@@ -252,15 +231,13 @@ def emerging(
     summary="Vecka mot vecka per område / week-over-week change per area",
     responses={200: {"model": ChangeOut}, 304: {}},
 )
-def change(
-    request: Request, engine: EngineDep, settings: SettingsDep, areas: AreasDep, params: AnalysisParamsDep
-) -> Response:
+async def change(derived: DerivedDep) -> Response:
     """Senaste hela veckan (som slutar `end`) mot veckan före och mot ett rullande snitt."""
 
     def build(a: Analysis) -> Body:
         by_area = a.change.by_area.reset_index().rename(columns={"area": "area_id"})
-        if params.areas:
-            by_area = by_area[by_area["area_id"].isin(params.areas)]
+        if derived.params.areas:
+            by_area = by_area[by_area["area_id"].isin(derived.params.areas)]
         by_area.insert(1, "name", by_area["area_id"].map(a.areas.name_of))
         body = {
             "meta": _meta(a),
@@ -270,4 +247,4 @@ def change(
         }
         return json.dumps(body), "application/json"
 
-    return derived_response(request, engine, settings, areas, params, (), build)
+    return await derived.respond((), build)

@@ -17,7 +17,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from api.deps import get_engine
 from api.main import create_app
 from hotspots import accounts, analysis, ingest
 from hotspots.accounts import Role
@@ -105,9 +104,7 @@ def make_api(settings: Settings, areas: Areas) -> Api:
         limited = (FIELD_AREA,) if role is Role.FIELD else ()
         accounts.add_user(engine, role.value, role, areas=limited, password=PASSWORD)
         keys[role.value] = accounts.create_key(engine, role.value)
-    app = create_app(settings)
-    app.dependency_overrides[get_engine] = lambda: engine
-    return Api(TestClient(app), engine, settings, areas, keys)
+    return Api(TestClient(create_app(settings, engine)), engine, settings, areas, keys)
 
 
 @pytest.fixture

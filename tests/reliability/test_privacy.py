@@ -14,7 +14,6 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,10 +25,6 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-import api.deps as api_deps
-import api.routes.report as api_report
-from api.cache import BodyCache
-from api.deps import get_engine
 from api.main import create_app
 from hotspots import accounts, ingest
 from hotspots.accounts import Role
@@ -46,24 +41,9 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 TILE_LAYERS = ("cells", "heat", "hotspots", "emerging", "measures", "areas")
 
 
-@contextmanager
-def fresh_body_caches() -> Iterator[None]:
-    """Empty per-process response caches for one test store. They are keyed by ETag (dataset version and
-    parameters), which is unique within one store but not across the stores the test session creates."""
-    with pytest.MonkeyPatch.context() as patch:
-        for module in (api_deps, api_report):
-            patch.setattr(module, "bodies", BodyCache())
-        yield
-
-
 @pytest.fixture(scope="module")
 def marked_api(tmp_path_factory: pytest.TempPathFactory, areas: Areas) -> Iterator[Api]:
     """The seeded API store plus a hotspot in another area than the field user's, every note marked."""
-    with fresh_body_caches():
-        yield from _marked_api(tmp_path_factory, areas)
-
-
-def _marked_api(tmp_path_factory: pytest.TempPathFactory, areas: Areas) -> Iterator[Api]:
     api = make_api(api_settings(f"sqlite:///{tmp_path_factory.mktemp('privacy') / 'store.db'}"), areas)
     rows = []
     for area_id in (FIELD_AREA, OTHER_AREA):
@@ -164,14 +144,8 @@ def test_no_aggregated_response_contains_note_text(marked_api: Api) -> None:
 
 @pytest.fixture(scope="module")
 def demo_exports(demo_store: DemoStore) -> dict[str, bytes]:
-    """The three planner exports of the demo's last 28 days (computed here, not from a response cache)."""
-    with fresh_body_caches():
-        return _demo_exports(demo_store)
-
-
-def _demo_exports(demo_store: DemoStore) -> dict[str, bytes]:
-    app = create_app(demo_store.settings)
-    app.dependency_overrides[get_engine] = lambda: demo_store.engine
+    """The three planner exports of the demo's last 28 days (a fresh app: computed, not from a cache)."""
+    app = create_app(demo_store.settings, demo_store.engine)
     accounts.add_user(demo_store.engine, "privacy-planner", Role.PLANNER, password="privacy-test-pw-1")
     key = accounts.create_key(demo_store.engine, "privacy-planner")
     client = TestClient(app)
