@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 
+from api.security import Credential
 from hotspots.accounts import User
 from hotspots.lru import LRU
 
@@ -30,13 +31,13 @@ class CredentialCache:
         self._users: LRU[tuple[int, User]] = LRU(size)
 
     @staticmethod
-    def _key(credential: str) -> str:
+    def _key(credential: Credential) -> str:
         """Entries are keyed by a digest: the process does not keep the secrets themselves around."""
-        return hashlib.sha256(credential.encode()).hexdigest()
+        return hashlib.sha256(repr(credential).encode()).hexdigest()
 
-    def get(self, credential: str, accounts_version: int) -> User | None:
+    def get(self, credential: Credential, accounts_version: int) -> User | None:
         entry = self._users.get(self._key(credential))
         return entry[1] if entry is not None and entry[0] == accounts_version else None
 
-    def put(self, credential: str, accounts_version: int, user: User) -> None:
+    def put(self, credential: Credential, accounts_version: int, user: User) -> None:
         self._users.put(self._key(credential), (accounts_version, user))

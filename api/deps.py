@@ -41,8 +41,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.cache import Body, CredentialCache
 from api.errors import ApiError, ErrorDetail
-from api.response_cache import VERSIONS_STATE, ResponseCache
-from api.security import API_KEY_HEADER, SESSION_COOKIE, read_session
+from api.response_cache import CREDENTIAL_STATE, VERSIONS_STATE, ResponseCache
+from api.security import API_KEY_HEADER, SESSION_COOKIE, Credential, presented_credential
 from hotspots import accounts
 from hotspots.accounts import Role, User
 from hotspots.analysis import Analysis, AnalysisParams, analyse, parse_window
@@ -117,16 +117,12 @@ async def store_versions(request: Request) -> Versions:
 VersionsDep = Annotated[Versions, Depends(store_versions)]
 
 
-def _credential(
-    engine: Engine, settings: Settings, key: str | None, session: str | None
-) -> tuple[str, Callable[[], User | None]] | None:
-    """The credential a request presents (API key first, then a validly signed session) and how to
-    look its user up in the store; None without one."""
-    if key:
-        return f"key {key}", partial(accounts.authenticate_key, engine, key)
-    if session and (uid := read_session(settings, session)) is not None:
-        return f"session {uid}", partial(accounts.user_by_id, engine, uid)
-    return None
+def _lookup(engine: Engine, credential: Credential) -> Callable[[], User | None]:
+    """How to find the user behind ``credential`` in the store."""
+    kind, value = credential
+    if kind == "key":
+        return partial(accounts.authenticate_key, engine, str(value))
+    return partial(accounts.user_by_id, engine, int(value))
 
 
 async def current_user(
@@ -140,14 +136,15 @@ async def current_user(
     while no account changes, a known key costs a dictionary lookup instead of a query, and any change
     (a revoked key, a disabled user) is seen by the next request in every worker."""
     credentials: CredentialCache = request.app.state.credentials
-    presented = _credential(app_engine(request.app), request.app.state.settings, key, session)
+    credential = presented_credential(request.app.state.settings, key, session)
     user: User | None = None
-    if presented is not None:
-        credential, lookup = presented
+    if credential is not None:
         accounts_version = (await store_versions(request)).accounts
         user = credentials.get(credential, accounts_version)
-        if user is None and (user := await run_in_threadpool(lookup)) is not None:
-            credentials.put(credential, accounts_version, user)
+        if user is None:
+            user = await run_in_threadpool(_lookup(app_engine(request.app), credential))
+            if user is not None:
+                credentials.put(credential, accounts_version, user)
     if user is None:
         raise ApiError(
             401,
@@ -155,6 +152,7 @@ async def current_user(
             headers={"WWW-Authenticate": "APIKey"},
         )
     request.state.user = user
+    setattr(request.state, CREDENTIAL_STATE, credential)
     return user
 
 

@@ -33,19 +33,21 @@ from zoneinfo import ZoneInfo
 from fastapi import Request, Response
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import Headers
-from starlette.requests import cookie_parser
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.security import API_KEY_HEADER, SESSION_COOKIE, read_session
+from api.security import API_KEY_HEADER, SESSION_COOKIE, Credential, presented_credential
 from hotspots.config import Settings
 from hotspots.lru import LRU
 from hotspots.store import Versions
 from maps.routes import etag_matches
 
-_API_KEY = API_KEY_HEADER.lower().encode()
-#: Where the middleware leaves the request's cache key and versions for the app (``request.state``).
+#: What the middleware leaves for the app on ``request.state``: the cache key, the credential it keyed
+#: by and the versions it read; the app leaves the credential it authenticated (``api.deps``).
 KEY_STATE = "response_cache_key"
+CACHE_CREDENTIAL_STATE = "response_cache_credential"
 VERSIONS_STATE = "versions"
+CREDENTIAL_STATE = "credential"
 
 
 @dataclass(frozen=True)
@@ -71,39 +73,33 @@ class ResponseCache:
     def today(self) -> date:
         return datetime.now(self.zone).date()
 
-    def key(self, scope: Scope) -> str | None:
-        """The cache key of a GET carrying a credential (API key, or a valid session cookie), else None."""
-        credential = None
-        cookies = None
-        for name, value in scope["headers"]:
-            if name == _API_KEY:
-                credential = b"key " + value
-                break
-            if name == b"cookie":
-                cookies = value
-        if credential is None and cookies is not None:
-            session = cookie_parser(cookies.decode("latin-1")).get(SESSION_COOKIE)
-            uid = read_session(self.settings, session) if session else None
-            credential = f"session {uid}".encode() if uid is not None else None
-        if credential is None:
-            return None
-        digest = hashlib.sha256(credential)
+    def credential(self, scope: Scope) -> Credential | None:
+        """The request's credential, read with the accessors FastAPI's security schemes use."""
+        conn = HTTPConnection(scope)
+        return presented_credential(
+            self.settings, conn.headers.get(API_KEY_HEADER), conn.cookies.get(SESSION_COOKIE)
+        )
+
+    @staticmethod
+    def key(credential: Credential, scope: Scope) -> str:
+        digest = hashlib.sha256(repr(credential).encode())
         digest.update(b"\0" + scope["path"].encode() + b"?" + scope["query_string"])
         return digest.hexdigest()
 
     def offer(self, request: Request, response: Response, etag: str) -> None:
-        """Keep ``response`` (a 200 built by the app for this request) for replay."""
-        key = getattr(request.state, KEY_STATE, None)
-        versions = getattr(request.state, VERSIONS_STATE, None)
+        """Keep ``response`` (a 200 built by the app for this request) for replay: only when the app
+        authenticated the very credential the middleware keyed the request by."""
+        state = request.state
+        key = getattr(state, KEY_STATE, None)
+        versions = getattr(state, VERSIONS_STATE, None)
+        seen_by_cache = getattr(state, CACHE_CREDENTIAL_STATE, None)
         if key is None or versions is None or response.status_code != 200:
             return
-        body = bytes(response.body)
-        self.replays.put(
-            key,
-            Replay(
-                versions, self.today(), etag, list(response.raw_headers), body, request.scope.get("route")
-            ),
-        )
+        if seen_by_cache is None or getattr(state, CREDENTIAL_STATE, None) != seen_by_cache:
+            return
+        route = request.scope.get("route")
+        replay = Replay(versions, self.today(), etag, list(response.raw_headers), bytes(response.body), route)
+        self.replays.put(key, replay)
 
 
 class ResponseCacheMiddleware:
@@ -119,10 +115,11 @@ class ResponseCacheMiddleware:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        key = self.cache.key(scope)
-        if key is None:
+        credential = self.cache.credential(scope)
+        if credential is None:
             await self.app(scope, receive, send)
             return
+        key = self.cache.key(credential, scope)
         try:
             versions = self.read_versions(scope["app"])
         except OperationalError:  # the app answers 503 when it cannot read the store either
@@ -131,6 +128,7 @@ class ResponseCacheMiddleware:
         state = scope.setdefault("state", {})
         state[VERSIONS_STATE] = versions
         state[KEY_STATE] = key
+        state[CACHE_CREDENTIAL_STATE] = credential
         replay = self.cache.replays.get(key)
         if replay is None or replay.versions != versions or replay.day != self.cache.today():
             await self.app(scope, receive, send)

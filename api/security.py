@@ -57,6 +57,20 @@ def read_session(settings: Settings, token: str) -> int | None:
     return uid if isinstance(uid, int) else None
 
 
+#: What a request authenticates with: ("key", the API key) or ("session", the user id of a valid cookie).
+Credential = tuple[str, str | int]
+
+
+def presented_credential(settings: Settings, key: str | None, session: str | None) -> Credential | None:
+    """The credential a request presents: its API key if it sends one, else a validly signed, unexpired
+    session cookie; None without either. The one rule the app and the response cache both apply."""
+    if key:
+        return ("key", key)
+    if session and (uid := read_session(settings, session)) is not None:
+        return ("session", uid)
+    return None
+
+
 def login_blocked(engine: Engine, settings: Settings, name: str, client: str) -> bool:
     """True when ``name`` from ``client`` failed to log in ``login_rate_limit`` times within a minute."""
     failures = audit.count_since(

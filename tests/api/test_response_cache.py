@@ -106,6 +106,17 @@ def test_an_expired_session_is_refused_even_where_a_replay_exists(
     assert client.get("/priorities", params=Q).status_code == 401
 
 
+def test_a_replay_needs_the_credential_the_app_authenticated(sqlite_api: Api) -> None:
+    """An empty API-key header next to a session authenticates the session; what was kept for it must not
+    answer a request that has only the empty header."""
+    client = sqlite_api.client
+    client.post("/login", data={"name": "est", "password": PASSWORD})
+    for _ in range(2):
+        assert client.get("/priorities", headers={"X-API-Key": ""}, params=Q).status_code == 200
+    client.cookies.clear()
+    assert client.get("/priorities", headers={"X-API-Key": ""}, params=Q).status_code == 401
+
+
 def test_replays_are_per_user_a_field_user_never_gets_anothers_list(
     sqlite_api: Api, handled: list[str]
 ) -> None:
