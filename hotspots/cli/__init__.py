@@ -7,6 +7,9 @@ Usage::
     hotspots status --json
 
 Each command lives in its own module below and registers itself on the shared ``app``.
+Commands import the statistics, map and report stacks (scipy.stats, folium, matplotlib, WeasyPrint) inside
+their function: registering every command imports every module, and ``hotspots --help`` or an import
+should not wait ~3 s for libraries it never uses.
 """
 
 from __future__ import annotations

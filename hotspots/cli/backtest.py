@@ -17,7 +17,6 @@ import typer
 from rich.table import Table
 
 from hotspots.areas import Areas, load_areas, read_areas
-from hotspots.backtest import COVERAGES, run_backtest
 from hotspots.cli.app import JsonOpt, app, console, err_console, fail
 from hotspots.config import Settings, get_settings
 from hotspots.errors import HotspotsError
@@ -53,6 +52,8 @@ def backtest_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Hit rate, PAI and PEI at 1/5/10 % of the study area for naive, KDE, Gi*, prospective and score."""
+    from hotspots.backtest import COVERAGES, run_backtest
+
     settings = get_settings()
     try:
         areas = study_areas(settings, areas_file, extent)

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from hotspots.analysis import AnalysisParams, analyse, emerging_label
 from hotspots.areas import load_areas
 from hotspots.cli.app import JsonOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
+
+if TYPE_CHECKING:
+    from hotspots.analysis import AnalysisParams
 
 WindowOpt = Annotated[str, typer.Option(help="Days ending at --end, e.g. 7d, 28d, 90d.")]
 EndOpt = Annotated[
@@ -42,6 +44,8 @@ def params_from_options(
     res: int | None = None,
 ) -> AnalysisParams:
     """AnalysisParams from CLI options, with area names resolved to ids (shared by compute/priorities/report)."""
+    from hotspots.analysis import AnalysisParams
+
     areas = load_areas(get_settings())
     end_day: date | None = end.date() if end else None
     return AnalysisParams(
@@ -65,6 +69,8 @@ def compute_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Hotspot statistics (Gi*, Local Moran, emerging hotspots, KDE) summarised per area."""
+    from hotspots.analysis import analyse, emerging_label
+
     settings = get_settings()
     try:
         params = params_from_options(window, end, area, category, source, res)

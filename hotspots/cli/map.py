@@ -15,15 +15,12 @@ from typing import Annotated, Literal
 
 import typer
 
-from hotspots.analysis import analyse
 from hotspots.areas import load_areas
 from hotspots.cli.app import app, console, err_console, fail
 from hotspots.cli.compute import AreaOpt, CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.priorities import build_priorities
 from hotspots.store import open_store
-from maps.page import PRIORITY_MARKERS, PageQuery, priority_places, standalone_page
 
 
 @app.command("map")
@@ -37,6 +34,10 @@ def map_command(
     lang: Annotated[Literal["sv", "en"], typer.Option(help="Language of labels and legend.")] = "sv",
 ) -> None:
     """A self-contained HTML map of the current picture (hot cells, areas, priority places)."""
+    from hotspots.analysis import analyse
+    from hotspots.priorities import build_priorities
+    from maps.page import PRIORITY_MARKERS, PageQuery, priority_places, standalone_page
+
     settings = get_settings()
     try:
         params = params_from_options(window, end, area, category, source)

@@ -20,7 +20,6 @@ from rich.table import Table
 from hotspots.cli.app import JsonOpt, app, console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.measures import MEASURE_TYPES, end_measure, follow_up, list_measures, record_measure
 from hotspots.store import open_store
 
 measures_app = typer.Typer(help="Measures (insatser): add, list, end, follow up.", no_args_is_help=True)
@@ -31,7 +30,10 @@ DateOpt = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])]
 
 @measures_app.command("add")
 def add_command(
-    type_: Annotated[str, typer.Option("--type", help=f"What is done, e.g. {', '.join(MEASURE_TYPES[:4])}.")],
+    type_: Annotated[
+        str,
+        typer.Option("--type", help="What is done, e.g. patrullering, kamerabevakning, belysning, städning."),
+    ],
     organisation: Annotated[str, typer.Option("--org", help="Responsible organisation.")],
     start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
     end: Annotated[
@@ -48,6 +50,8 @@ def add_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Record a measure placed by a point and radius, H3 cells, or a polygon."""
+    from hotspots.measures import record_measure
+
     try:
         geometry = None
         if polygon is not None:
@@ -83,6 +87,8 @@ def list_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The recorded measures, oldest first."""
+    from hotspots.measures import list_measures
+
     found = list_measures(open_store(get_settings()), active_on=date.today() if active else None)
     if as_json:
         print(json.dumps([m.to_dict() for m in found], ensure_ascii=False))
@@ -104,6 +110,8 @@ def end_command(
     day: Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="Last day.")],
 ) -> None:
     """Set a measure's last day."""
+    from hotspots.measures import end_measure
+
     try:
         measure = end_measure(open_store(get_settings()), measure_id, day.date())
     except HotspotsError as exc:
@@ -126,6 +134,8 @@ def follow_up_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Before/after counts in target, buffer and control, and the Weighted Displacement Quotient."""
+    from hotspots.measures import follow_up
+
     settings = get_settings()
     try:
         result = follow_up(

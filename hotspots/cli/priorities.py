@@ -20,7 +20,6 @@ from hotspots.cli.app import app, console, err_console, fail
 from hotspots.cli.compute import CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.priorities import build_priorities, render
 from hotspots.store import open_store
 
 
@@ -59,6 +58,8 @@ def priorities_command(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Ranked places to act on, with reasons in words, labels, coordinates and map links."""
+    from hotspots.priorities import build_priorities, render
+
     settings = get_settings()
     try:
         params = params_from_options(window, end, None, category, source)

@@ -18,7 +18,6 @@ from hotspots.areas import load_areas
 from hotspots.cli.app import QuietOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.report import last_complete_week, render_weekly
 from hotspots.store import open_store
 
 
@@ -47,6 +46,8 @@ def report_command(
     quiet: QuietOpt = False,
 ) -> None:
     """The weekly situation report for the EST meeting: per area counts, hotspots, maps and charts."""
+    from hotspots.report import last_complete_week, render_weekly
+
     settings = get_settings()
     week = week or last_complete_week(settings.timezone)
     target = out or Path(f"lagesbild-{week}.{fmt.value}")
