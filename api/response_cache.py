@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -48,6 +48,9 @@ KEY_STATE = "response_cache_key"
 CACHE_CREDENTIAL_STATE = "response_cache_credential"
 VERSIONS_STATE = "versions"
 CREDENTIAL_STATE = "credential"
+#: Larger bodies (whole-lattice GeoJSON) are not kept: their cost is the transfer, not the app, and 512
+#: replays of at most this size bound the cache at 256 MB per worker. A priority list is ~15 kB.
+MAX_REPLAY_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class Replay:
 class ResponseCache:
     """Replays by cache key; the middleware reads them, :meth:`offer` fills them."""
 
-    def __init__(self, settings: Settings, size: int = 1024) -> None:
+    def __init__(self, settings: Settings, size: int = 512) -> None:
         self.zone = ZoneInfo(settings.timezone)
         self.settings = settings
         self.replays: LRU[Replay] = LRU(size)
@@ -95,6 +98,8 @@ class ResponseCache:
         seen_by_cache = getattr(state, CACHE_CREDENTIAL_STATE, None)
         if key is None or versions is None or response.status_code != 200:
             return
+        if len(response.body) > MAX_REPLAY_BYTES:
+            return
         if seen_by_cache is None or getattr(state, CREDENTIAL_STATE, None) != seen_by_cache:
             return
         route = request.scope.get("route")
@@ -122,7 +127,7 @@ class ResponseCacheMiddleware:
         key = self.cache.key(credential, scope)
         try:
             versions = self.read_versions(scope["app"])
-        except OperationalError:  # the app answers 503 when it cannot read the store either
+        except DBAPIError:  # the app reports it (503 when the store is unreachable) on its own read
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

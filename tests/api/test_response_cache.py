@@ -15,6 +15,7 @@ import pytest
 from itsdangerous import TimestampSigner
 
 import api.deps
+import api.response_cache
 from api.security import SESSION_COOKIE, sign_session
 from hotspots import accounts, audit, ingest
 from hotspots.lru import LRU
@@ -134,6 +135,17 @@ def test_every_export_is_audited_none_is_replayed(sqlite_api: Api, handled: list
         assert client.get("/exports/cells.csv", headers=auth, params=Q).status_code == 200
     assert handled == ["/exports/cells.csv", "/exports/cells.csv"]
     assert len(audit.query(sqlite_api.engine, action="exports.cells")) == 2
+
+
+def test_large_bodies_are_not_kept(
+    sqlite_api: Api, handled: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache's memory is bounded by a per-body limit (here lowered below the body's size)."""
+    client, auth = sqlite_api.client, sqlite_api.auth("est")
+    monkeypatch.setattr(api.response_cache, "MAX_REPLAY_BYTES", 100)
+    bodies = [client.get("/statistics/cells", headers=auth, params=Q).content for _ in range(2)]
+    assert len(bodies[0]) > 100 and bodies[0] == bodies[1]
+    assert handled == ["/statistics/cells", "/statistics/cells"]
 
 
 def test_a_new_day_is_not_served_yesterdays_list(
