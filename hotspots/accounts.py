@@ -184,12 +184,19 @@ def revoke_keys(engine: Engine, name: str) -> int:
     return revoked
 
 
-def disable_user(engine: Engine, name: str) -> None:
-    """Disable user ``name``: their keys and sessions stop working at once, in every worker (the accounts
-    version changes, so no cached credential outlives it); the row stays for the audit log."""
-    user = get_user(engine, name)
+def set_disabled(engine: Engine, name: str, disabled: bool) -> None:
+    """Disable (or enable again) user ``name``. Disabling stops their keys and sessions at once, in every
+    worker (the accounts version changes, so no cached credential outlives it); the row stays for the
+    audit log. Enabling restores the keys that were not revoked."""
     with engine.begin() as conn:
-        conn.execute(sa.update(users).where(users.c.id == user.id).values(disabled=True))
+        changed = conn.execute(
+            sa.update(users)
+            .where(users.c.name == name, users.c.disabled != disabled)
+            .values(disabled=disabled)
+        ).rowcount
+        if not changed:
+            state = "disabled" if disabled else "enabled"
+            raise AccountError(f"no user {name!r} that is not {state} already")
         bump_version(conn, ACCOUNTS_VERSION)
 
 
@@ -224,10 +231,10 @@ def authenticate_password(engine: Engine, name: str, password: str) -> User | No
     return _user(row) if verify_password(password, row.password_hash) else None
 
 
-def list_users(engine: Engine) -> list[User]:
-    """Enabled users by name."""
+def list_users(engine: Engine, *, disabled: bool = False) -> list[User]:
+    """Enabled users by name (``disabled=True``: the disabled ones)."""
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(*_USER_COLUMNS).where(users.c.disabled == sa.false()).order_by(users.c.name)
+            sa.select(*_USER_COLUMNS).where(users.c.disabled == disabled).order_by(users.c.name)
         ).all()
     return [_user(r) for r in rows]

@@ -4,6 +4,7 @@ hotspots users add anna --role est --password        # prompts for the password
 hotspots users add kim --role field --areas vivalla,baronbackarna
 hotspots users list
 hotspots users disable anna                          # keys and sessions stop working at once
+hotspots users list --disabled; hotspots users enable anna
 hotspots keys create anna                            # prints the key once; only its hash is stored
 hotspots keys revoke anna
 hotspots audit --since 2026-11-01
@@ -59,9 +60,12 @@ def users_add(
 
 
 @users_app.command("list")
-def users_list(as_json: JsonOpt = False) -> None:
+def users_list(
+    as_json: JsonOpt = False,
+    disabled: Annotated[bool, typer.Option("--disabled", help="List the disabled users instead.")] = False,
+) -> None:
     """List users and their roles."""
-    users = accounts.list_users(open_store(get_settings()))
+    users = accounts.list_users(open_store(get_settings()), disabled=disabled)
     if as_json:
         print(json.dumps([{"name": u.name, "role": u.role.value, "areas": list(u.areas)} for u in users]))
         return
@@ -74,11 +78,21 @@ def users_list(as_json: JsonOpt = False) -> None:
 @users_app.command("disable")
 def users_disable(name: NameArg) -> None:
     """Disable a user: their keys and browser sessions stop working at once (the audit log keeps the name)."""
+    _set_disabled(name, True)
+
+
+@users_app.command("enable")
+def users_enable(name: NameArg) -> None:
+    """Enable a disabled user again (their keys that were not revoked work again)."""
+    _set_disabled(name, False)
+
+
+def _set_disabled(name: str, disabled: bool) -> None:
     try:
-        accounts.disable_user(open_store(get_settings()), name)
+        accounts.set_disabled(open_store(get_settings()), name, disabled)
     except HotspotsError as exc:
         raise fail(exc) from exc
-    console.print(f"user {name} disabled")
+    console.print(f"user {name} {'disabled' if disabled else 'enabled'}")
 
 
 @keys_app.command("create")

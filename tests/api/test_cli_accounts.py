@@ -60,7 +60,7 @@ def test_users_keys_and_audit(store_env: str) -> None:
     assert client.get("/me", headers={"X-API-Key": key}).status_code == 401
 
 
-def test_users_disable_ends_keys_at_once_and_hides_the_user(store_env: str) -> None:
+def test_users_disable_ends_keys_at_once_and_enable_restores_them(store_env: str) -> None:
     runner.invoke(app, ["users", "add", "ola", "--role", "est"])
     key = runner.invoke(app, ["keys", "create", "ola"]).stdout.strip()
     client = TestClient(create_app())
@@ -69,5 +69,8 @@ def test_users_disable_ends_keys_at_once_and_hides_the_user(store_env: str) -> N
     assert disabled.exit_code == 0 and "user ola disabled" in disabled.stdout
     assert client.get("/me", headers={"X-API-Key": key}).status_code == 401
     assert "ola" not in runner.invoke(app, ["users", "list", "--json"]).stdout
-    unknown = runner.invoke(app, ["users", "disable", "ola"])
-    assert unknown.exit_code == 1 and "no user 'ola'" in unknown.output
+    assert "ola" in runner.invoke(app, ["users", "list", "--disabled", "--json"]).stdout
+    again = runner.invoke(app, ["users", "disable", "ola"])
+    assert again.exit_code == 1 and "no user 'ola' that is not disabled already" in again.output
+    assert runner.invoke(app, ["users", "enable", "ola"]).exit_code == 0
+    assert client.get("/me", headers={"X-API-Key": key}).status_code == 200

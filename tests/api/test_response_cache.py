@@ -86,7 +86,7 @@ def test_a_disabled_user_loses_keys_and_sessions_at_once(sqlite_api: Api) -> Non
     assert client.post("/login", data={"name": "field", "password": PASSWORD}).status_code == 200
     assert client.get("/priorities", params=Q).status_code == 200
     assert client.get("/priorities", params=Q).status_code == 200  # replayed for the session
-    accounts.disable_user(sqlite_api.engine, "field")
+    accounts.set_disabled(sqlite_api.engine, "field", True)
     assert client.get("/priorities", params=Q).status_code == 401
     assert client.get("/priorities", headers=sqlite_api.auth("field"), params=Q).status_code == 401
     assert "field" not in {u.name for u in accounts.list_users(sqlite_api.engine)}
@@ -171,11 +171,12 @@ def test_every_account_change_moves_the_accounts_version_and_only_it(sqlite_api:
         lambda: accounts.create_key(engine, "ny"),
         lambda: accounts.set_password(engine, "ny", "ett annat långt lösenord"),
         lambda: accounts.revoke_keys(engine, "ny"),
-        lambda: accounts.disable_user(engine, "ny"),
+        lambda: accounts.set_disabled(engine, "ny", True),
+        lambda: accounts.set_disabled(engine, "ny", False),
     ):
         change()
         seen.append(read_versions(engine))
-    assert [v.accounts for v in seen] == list(range(seen[0].accounts, seen[0].accounts + 6))
+    assert [v.accounts for v in seen] == list(range(seen[0].accounts, seen[0].accounts + 7))
     assert {v.dataset for v in seen} == {seen[0].dataset}
 
 
