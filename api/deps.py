@@ -50,7 +50,7 @@ from hotspots.areas import Areas, load_areas
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, UnknownArea
 from hotspots.lru import LRU
-from hotspots.store import Versions, open_store, read_versions
+from hotspots.store import VersionReader, Versions, open_store
 from maps.routes import etag_matches
 
 _ENGINES: dict[str, Engine] = {}
@@ -99,10 +99,13 @@ session_scheme = APIKeyCookie(
 
 
 def app_versions(app: Starlette) -> Versions:
-    """The store's dataset and accounts versions, read on the event loop: a ~0.06 ms primary-key read
-    on a pooled connection costs less than a thread hand-off. (It can wait when long requests in the
-    thread pool hold every pooled connection; the pool's timeout bounds that wait.)"""
-    return read_versions(app_engine(app))
+    """The store's dataset and accounts versions, read on the event loop through the app's
+    :class:`~hotspots.store.VersionReader` (a connection of its own: no pool wait, no pre-ping): a
+    primary-key read costs less than a thread hand-off."""
+    reader: VersionReader | None = app.state.version_reader
+    if reader is None:
+        reader = app.state.version_reader = VersionReader(app_engine(app))
+    return reader.read()
 
 
 async def store_versions(request: Request) -> Versions:

@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = effective
     app.state.engine = engine
+    app.state.version_reader = None  # created on first use (api.deps.app_versions)
     app.state.bodies = LRU[Body](64)
     app.state.credentials = CredentialCache()
     app.state.responses = ResponseCache(effective)

@@ -1,8 +1,10 @@
 """API load: 50 concurrent clients against a served demo instance on loopback; p50/p99 latency and req/s.
 
     .venv/bin/python bench/api_load.py [--requests 2000] [--clients 50] [--workers 2] [--weeks 26]
+                                       [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Writes the seeded demo (``hotspots.demo.write``) into a temporary SQLite store, imports it, creates an
+Writes the seeded demo (``hotspots.demo.write``) into a temporary SQLite store (with ``--postgres``: a
+throwaway database on that local server, dropped afterwards), imports it, creates an
 admin key, starts ``uvicorn --factory api.main:create_app`` on 127.0.0.1 at a free port and drives it
 with a minimal asyncio HTTP/1.1 client. Measured per endpoint after a warm-up (the first statistics call
 per worker computes the analysis; afterwards each repeated request is replayed from the worker's response
@@ -29,7 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
+import uuid
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +41,7 @@ from urllib.parse import urlencode
 
 import httpx
 import numpy as np
+import sqlalchemy as sa
 
 from hotspots import accounts, demo, ingest
 from hotspots.accounts import Role
@@ -45,6 +50,7 @@ from hotspots.config import Settings
 from hotspots.store import open_store
 
 T = TypeVar("T")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 END = date(2026, 11, 15)
 QUERY = {"end": END.isoformat(), "window": "28d"}
 
@@ -55,9 +61,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare_store(directory: Path, weeks: int) -> tuple[str, str, int]:
-    """(database URL, admin API key, reports imported) for a fresh demo store."""
-    url = f"sqlite:///{directory / 'bench.db'}"
+def prepare_store(directory: Path, weeks: int, url: str | None = None) -> tuple[str, str, int]:
+    """(database URL, admin API key, reports imported) for a fresh demo store (default: SQLite)."""
+    url = url or f"sqlite:///{directory / 'bench.db'}"
     settings = Settings(database_url=url)
     engine = open_store(settings)
     files = demo.write(directory / "demo", weeks=weeks, seed=1, end=END)
@@ -66,6 +72,28 @@ def prepare_store(directory: Path, weeks: int) -> tuple[str, str, int]:
     key = accounts.create_key(engine, "bench")
     engine.dispose()
     return url, key, result.rows_added
+
+
+@contextmanager
+def throwaway_postgres(server_url: str | None) -> Iterator[str | None]:
+    """A new, empty database on the PostgreSQL server at ``server_url`` (loopback only), dropped on exit;
+    None without a server URL."""
+    if server_url is None:
+        yield None
+        return
+    url = sa.engine.make_url(server_url)
+    if url.host not in LOOPBACK:
+        raise SystemExit(f"--postgres must name a loopback host ({', '.join(LOOPBACK)}), not {url.host!r}")
+    name = f"hotspots_bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -161,10 +189,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--weeks", type=int, default=26, help="weeks of demo data")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds any one phase may take")
+    parser.add_argument("--postgres", metavar="URL", help="a local PostgreSQL server instead of SQLite")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url, key, reports = prepare_store(Path(tmp), args.weeks)
+    with tempfile.TemporaryDirectory() as tmp, throwaway_postgres(args.postgres) as pg_url:
+        url, key, reports = prepare_store(Path(tmp), args.weeks, pg_url)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = start_server(url, port, args.workers)
@@ -191,6 +220,7 @@ def main() -> None:
                 "reports": reports,
                 "clients": args.clients,
                 "workers": args.workers,
+                "store": sa.engine.make_url(url).get_backend_name(),
                 "requests_per_endpoint": args.requests,
                 "warmup_s": round(warm_s, 2),
             }

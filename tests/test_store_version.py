@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from hotspots.config import Settings
 from hotspots.store import (
     ACCOUNTS_VERSION,
+    VersionReader,
     Versions,
     bump_version,
     dataset_version,
@@ -45,20 +46,45 @@ def test_concurrent_first_writes_on_a_new_store_each_bump_the_version_once(setti
 
 
 def test_versions_are_read_together_and_a_driver_error_surfaces_as_sqlalchemys(settings: Settings) -> None:
-    """``read_versions`` bypasses Core for speed; its errors must still be SQLAlchemy's, which the API maps
-    to 503 (a raw sqlite3/psycopg error would be a 500), and the failed connection must not be reused."""
+    """The server's reader bypasses the pool and Core for speed; its errors must still be SQLAlchemy's,
+    which the API maps to 503 (a raw sqlite3/psycopg error would be a 500)."""
     engine = open_store(settings)
+    reader = VersionReader(engine)
     with transaction(engine) as conn:
         bump_version(conn)
         bump_version(conn, ACCOUNTS_VERSION)
         bump_version(conn, ACCOUNTS_VERSION)
-    assert read_versions(engine) == Versions(dataset=dataset_version(engine), accounts=2)
+    expected = Versions(dataset=dataset_version(engine), accounts=2)
+    assert reader.read() == read_versions(engine) == expected
     with transaction(engine) as conn:
         conn.execute(sa.text("ALTER TABLE store_meta RENAME TO store_meta_gone"))
     with pytest.raises(sa.exc.DBAPIError) as raised:
-        read_versions(engine)
+        reader.read()
     assert not isinstance(raised.value.orig, sa.exc.SQLAlchemyError)  # the driver's error, wrapped
     with transaction(engine) as conn:
         conn.execute(sa.text("ALTER TABLE store_meta_gone RENAME TO store_meta"))
-    assert read_versions(engine).accounts == 2
+        bump_version(conn)
+    assert reader.read() == Versions(expected.dataset + 1, 2)  # a write by anyone is seen at once
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_reader_reconnects_once_when_the_server_drops_its_connection(pg_database: str) -> None:
+    engine = open_store(Settings(database_url=pg_database))
+    reader = VersionReader(engine)
+    reader.read()
+    with engine.connect() as conn:
+        pid = (
+            conn.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(p) FROM unnest(CAST(:pids AS int[])) AS p"), {"pids": pid}
+        )
+    assert reader.read() == read_versions(engine)
     engine.dispose()
