@@ -5,8 +5,8 @@
 Access: every route declares its rule (``api.deps``: PUBLIC, ANY_ROLE, REPORT_DATA, STATISTICS, EXPORTS,
 ADMIN_ONLY); the API key header ``X-API-Key`` serves programs, the ``/login`` form a browser session.
 Nothing that must be shared between workers lives in the process (sessions are signed cookies, the login
-rate limit counts failures in the audit log); the caches on ``app.state`` (response bodies, credentials,
-tiles) are per worker and keyed by the store's versions, so they never serve stale data.
+rate limit counts failures in the audit log); the caches on ``app.state`` (replayed responses, bodies,
+credentials, tiles) are per worker and keyed by the store's versions, so they never serve stale data.
 """
 
 from __future__ import annotations
