@@ -274,9 +274,22 @@ def window_bounds(params: AnalysisParams, tz: str) -> tuple[datetime, datetime]:
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Analysis, int]] = OrderedDict()
 _LOCK = threading.Lock()
-#: One lock per analysis being computed: concurrent requests for it wait for the first one's result
-#: instead of each computing it again (after every write, all readers of a worker miss at once).
-_COMPUTING: dict[tuple[Any, ...], threading.Lock] = {}
+
+
+@dataclass
+class _Slot:
+    """The lock of one (store, areas, parameters) and how many requests hold or wait for it (the slot is
+    dropped when none do, so arbitrary parameters do not accumulate locks)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+
+
+#: One lock per (store, areas, parameters), whatever the dataset version: a worker computes one version
+#: of an analysis at a time. Concurrent requests wait for the running computation instead of starting
+#: their own; after every write all readers of a worker miss at once, and under a stream of writes each
+#: new version would otherwise start another computation beside the unfinished ones.
+_COMPUTING: dict[tuple[Any, ...], _Slot] = {}
 
 
 def clear_cache() -> None:
@@ -307,25 +320,31 @@ def analyse(
     if params.areas:  # the area filter only selects cells to show: share the whole-study-area result
         whole = analyse(engine, settings, areas, replace(params, areas=()))
         return replace(whole, params=params)
-    version = dataset_version(engine)
-    key = (str(engine.url), id(areas), version, params)
-    if (hit := _cached(key)) is not None:
+    slot = (str(engine.url), id(areas), params)
+    if (hit := _cached((*slot, dataset_version(engine)))) is not None:
         return hit
     with _LOCK:
-        computing = _COMPUTING.setdefault(key, threading.Lock())
-    with computing:
-        if (hit := _cached(key)) is not None:  # computed by the request this one waited for
-            return hit
-        try:
+        computing = _COMPUTING.setdefault(slot, _Slot())
+        computing.users += 1
+    try:
+        with computing.lock:
+            # The version again: writes may have landed while this request waited, and the newest version
+            # is what it should see (the requests that waited with it then find it cached).
+            version = dataset_version(engine)
+            key = (*slot, version)
+            if (hit := _cached(key)) is not None:  # computed by the request this one waited for
+                return hit
             result = compute(engine, settings, areas, params, version)
             with _LOCK:
                 _CACHE[key] = (result, _digest(result))
                 while len(_CACHE) > CACHE_SIZE:
                     _CACHE.popitem(last=False)
-        finally:
-            with _LOCK:
-                _COMPUTING.pop(key, None)
-    return result
+            return result
+    finally:
+        with _LOCK:
+            computing.users -= 1
+            if not computing.users:
+                del _COMPUTING[slot]
 
 
 def _cached(key: tuple[Any, ...]) -> Analysis | None:
@@ -337,7 +356,7 @@ def _cached(key: tuple[Any, ...]) -> Analysis | None:
             return cached[0]
         if cached is not None:
             del _CACHE[key]
-            logger.warning("cached analysis for dataset version %s failed its checksum; recomputing", key[2])
+            logger.warning("cached analysis for dataset version %s failed its checksum; recomputing", key[-1])
     return None
 
 

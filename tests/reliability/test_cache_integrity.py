@@ -8,6 +8,8 @@ fails its checksum on the next hit and is recomputed from the store.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -84,3 +86,56 @@ def test_a_cached_entry_changed_in_place_is_recomputed(
     np.testing.assert_allclose(served.gi.z, truth[1])
     assert served.dataset_version == truth[2]
     assert analyse(engine, settings, areas, PARAMS) is served  # the fresh entry is cached
+
+
+def test_a_stream_of_writes_computes_one_version_at_a_time_and_waiters_get_the_newest(
+    small_store: tuple[Settings, Engine], tmp_path: Path, areas: Areas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After each write every reader of a worker misses at once. They must wait for one computation, not
+    start one per version beside the unfinished ones (the soak's recompute storm), and whoever waited
+    gets the newest version."""
+    settings, engine = small_store
+    real_compute = analysis.compute
+    running, peak, computed = [0], [0], []
+    started, release = threading.Event(), threading.Event()
+    guard = threading.Lock()
+
+    def slow_compute(*args: object, **kwargs: object) -> Analysis:
+        with guard:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        started.set()
+        release.wait(30)  # the first computation lasts until every write below has landed
+        try:
+            result = real_compute(*args, **kwargs)  # type: ignore[arg-type]
+            computed.append(result.dataset_version)
+            return result
+        finally:
+            with guard:
+                running[0] -= 1
+
+    monkeypatch.setattr(analysis, "compute", slow_compute)
+    results: list[Analysis] = []
+
+    def read() -> None:
+        results.append(analyse(engine, settings, areas, PARAMS))
+
+    first = threading.Thread(target=read)
+    first.start()
+    assert started.wait(10)
+    readers = []
+    for i in range(3):  # three writes while the first computation runs, each followed by two readers
+        csv = write_reports_csv(tmp_path / f"w{i}.csv", 5, prefix=f"w{i}", seed=10 + i, days=20)
+        ingest.import_file(engine, csv, settings=settings, areas=areas)
+        readers += [threading.Thread(target=read) for _ in range(2)]
+        for thread in readers[-2:]:
+            thread.start()
+    time.sleep(0.2)  # let the readers reach the lock
+    release.set()
+    for thread in [first, *readers]:
+        thread.join(timeout=60)
+
+    newest = results[0].dataset_version + 3
+    assert peak[0] == 1  # never two computations of one analysis at once
+    assert computed == [newest - 3, newest]  # the versions in between were never computed
+    assert sorted(r.dataset_version for r in results[1:]) == [newest] * 6
