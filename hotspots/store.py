@@ -139,7 +139,8 @@ class VersionReader:
                 if attempt == 2 or not disconnected:
                     raise sa.exc.DBAPIError.instance(_READ_VERSIONS, None, exc, dbapi_error) from exc
                 continue
-            return _versions(rows)
+            values = {str(key): int(value) for key, value in rows}
+            return Versions(values.get(DATASET_VERSION, 0), values.get(ACCOUNTS_VERSION, 0))
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _connection(self) -> Any:
@@ -154,17 +155,6 @@ class VersionReader:
             with suppress(Exception):
                 self._conn.close()
             self._conn = None
-
-
-def read_versions(engine: Engine) -> Versions:
-    """Both counters in one round trip through the pool (servers use a :class:`VersionReader`)."""
-    with engine.connect() as conn:
-        return _versions(conn.exec_driver_sql(_READ_VERSIONS).all())
-
-
-def _versions(rows: Sequence[Any]) -> Versions:
-    values = {str(key): int(value) for key, value in rows}
-    return Versions(values.get(DATASET_VERSION, 0), values.get(ACCOUNTS_VERSION, 0))
 
 
 def dataset_version(conn_or_engine: Engine | Connection) -> int:

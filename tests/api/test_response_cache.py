@@ -19,7 +19,7 @@ import api.response_cache
 from api.security import SESSION_COOKIE, sign_session
 from hotspots import accounts, audit, ingest
 from hotspots.lru import LRU
-from hotspots.store import read_versions
+from hotspots.store import VersionReader
 from tests.api.conftest import END, FIELD_AREA, PASSWORD, Api, seed_rows
 
 Q = {"end": END.isoformat(), "window": "28d"}
@@ -165,7 +165,8 @@ def test_a_new_day_is_not_served_yesterdays_list(
 
 def test_every_account_change_moves_the_accounts_version_and_only_it(sqlite_api: Api) -> None:
     engine = sqlite_api.engine
-    seen = [read_versions(engine)]
+    reader = VersionReader(engine)
+    seen = [reader.read()]
     for change in (
         lambda: accounts.add_user(engine, "ny", accounts.Role.EST),
         lambda: accounts.create_key(engine, "ny"),
@@ -175,7 +176,7 @@ def test_every_account_change_moves_the_accounts_version_and_only_it(sqlite_api:
         lambda: accounts.set_disabled(engine, "ny", False),
     ):
         change()
-        seen.append(read_versions(engine))
+        seen.append(reader.read())
     assert [v.accounts for v in seen] == list(range(seen[0].accounts, seen[0].accounts + 7))
     assert {v.dataset for v in seen} == {seen[0].dataset}
 
