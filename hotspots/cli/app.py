@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -27,3 +28,11 @@ def fail(exc: Exception) -> typer.Exit:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+class Language(StrEnum):
+    sv = "sv"
+    en = "en"
+
+
+LangOpt = Annotated[Language, typer.Option(help="Language of labels, reasons and text (sv or en).")]

@@ -11,12 +11,12 @@ basemap still loads when the computer happens to be online.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
 from hotspots.areas import load_areas
-from hotspots.cli.app import app, console, err_console, fail
+from hotspots.cli.app import LangOpt, Language, app, console, err_console, fail
 from hotspots.cli.compute import AreaOpt, CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
@@ -31,7 +31,7 @@ def map_command(
     area: AreaOpt = None,
     category: CategoryOpt = None,
     source: SourceOpt = None,
-    lang: Annotated[Literal["sv", "en"], typer.Option(help="Language of labels and legend.")] = "sv",
+    lang: LangOpt = Language.sv,
 ) -> None:
     """A self-contained HTML map of the current picture (hot cells, areas, priority places)."""
     from hotspots.analysis import analyse
@@ -45,12 +45,12 @@ def map_command(
         with err_console.status("computing…"):
             analysis = analyse(engine, settings, areas, params)
             priorities = build_priorities(
-                engine, settings, areas, params, top=PRIORITY_MARKERS, lang=lang, with_follow_up=False
+                engine, settings, areas, params, top=PRIORITY_MARKERS, lang=lang.value, with_follow_up=False
             )
     except HotspotsError as exc:
         raise fail(exc) from exc
     filters = {"window": window, "category": category, "source": source}
-    html = standalone_page(analysis, settings, PageQuery(filters, lang), priority_places(priorities))
+    html = standalone_page(analysis, settings, PageQuery(filters, lang.value), priority_places(priorities))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     console.print(f"{out} ({len(html.encode()) / 1000:.0f} kB)")

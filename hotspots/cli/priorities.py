@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from hotspots.areas import load_areas
-from hotspots.cli.app import app, console, err_console, fail
+from hotspots.cli.app import LangOpt, Language, app, console, err_console, fail
 from hotspots.cli.compute import CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
@@ -29,11 +29,6 @@ class OutputFormat(StrEnum):
     csv = "csv"
     geojson = "geojson"
     html = "html"
-
-
-class Language(StrEnum):
-    sv = "sv"
-    en = "en"
 
 
 @app.command("priorities")
@@ -50,7 +45,7 @@ def priorities_command(
             "--format", help="table on screen (JSON when --out is given), or json/csv/geojson/html."
         ),
     ] = OutputFormat.table,
-    lang: Annotated[Language, typer.Option(help="Language of labels and reasons.")] = Language.sv,
+    lang: LangOpt = Language.sv,
     decimal_comma: Annotated[
         bool | None,
         typer.Option("--decimal-comma/--decimal-point", help="CSV decimals (default: comma for sv)."),

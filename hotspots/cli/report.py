@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from hotspots.areas import load_areas
-from hotspots.cli.app import QuietOpt, app, console, err_console, fail
+from hotspots.cli.app import LangOpt, Language, QuietOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
@@ -26,11 +26,6 @@ class ReportFormat(StrEnum):
     html = "html"
 
 
-class ReportLanguage(StrEnum):
-    sv = "sv"
-    en = "en"
-
-
 @app.command("report")
 def report_command(
     week: Annotated[
@@ -39,7 +34,7 @@ def report_command(
     fmt: Annotated[
         ReportFormat, typer.Option("--format", help="pdf (A4) or html (one self-contained file).")
     ] = (ReportFormat.pdf),
-    lang: Annotated[ReportLanguage, typer.Option(help="Language of the report.")] = ReportLanguage.sv,
+    lang: LangOpt = Language.sv,
     out: Annotated[
         Path | None, typer.Option(dir_okay=False, help="Output file (default: lagesbild-<week>.<format>).")
     ] = None,
