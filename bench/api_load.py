@@ -182,12 +182,17 @@ def bounded(phase: Coroutine[Any, Any, T], timeout_s: float) -> T:
     return asyncio.run(asyncio.wait_for(phase, timeout_s))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per endpoint")
+def add_served_demo_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run against a served demo (this benchmark and ``bench/soak.py``)."""
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--weeks", type=int, default=26, help="weeks of demo data")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per endpoint")
+    add_served_demo_options(parser)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds any one phase may take")
     parser.add_argument("--postgres", metavar="URL", help="a local PostgreSQL server instead of SQLite")
     args = parser.parse_args()

@@ -33,7 +33,15 @@ from urllib.parse import urlencode
 
 import morecantile
 import numpy as np
-from api_load import END, free_port, http_exchange, prepare_store, start_server, wait_ready
+from api_load import (
+    END,
+    add_served_demo_options,
+    free_port,
+    http_exchange,
+    prepare_store,
+    start_server,
+    wait_ready,
+)
 
 QUERY = {"end": END.isoformat(), "window": "28d"}
 #: Central Örebro (Stortorget): the tile every tile read asks for.
@@ -138,9 +146,7 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the run")
-    parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
-    parser.add_argument("--weeks", type=int, default=26, help="weeks of demo data")
+    add_served_demo_options(parser)
     parser.add_argument("--write-share", type=float, default=0.2, help="share of requests that write")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds without an answer = error")
     args = parser.parse_args()
