@@ -37,12 +37,13 @@ from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, StatisticsError
 from hotspots.stats.change import WeekOverWeek
-from hotspots.stats.emerging import CATEGORY_LABELS, EmergingHotspots, iso_week_steps, weekly_cube
+from hotspots.stats.emerging import EmergingHotspots, iso_week_steps, weekly_cube
 from hotspots.stats.gistar import GiStar
 from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density, to_sweref
 from hotspots.stats.moran import LocalMoran
 from hotspots.stats.weights import h3_weights
 from hotspots.store import dataset_version, read_reports
+from hotspots.words import OUTSIDE_AREAS, OUTSIDE_KEY, Language
 
 WINDOW_PATTERN = re.compile(r"^\s*(\d{1,4})\s*d\s*$")
 #: Half-life of the time-decayed intensity: a report two weeks old counts half.
@@ -215,11 +216,11 @@ class Analysis:
         )
         return out[self._shown()].reset_index(drop=True)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, lang: str = Language.sv) -> dict[str, Any]:
         """Per area (and in total): reports in the window, hot/cold cells by confidence, emerging counts."""
         frame = pd.DataFrame(
             {
-                "area": pd.Series(self.lattice.area_id).fillna("(utanför)").to_numpy(),
+                "area": pd.Series(self.lattice.area_id).fillna(OUTSIDE_KEY).to_numpy(),
                 "count": self.count,
                 "bin": self.gi.gi_bin,
                 "emerging": self.emerging.category,
@@ -230,7 +231,9 @@ class Analysis:
             bins = part["bin"].value_counts()
             emerging = part.loc[part["emerging"] != "no_pattern", "emerging"].value_counts()
             areas[str(area_id)] = {
-                "name": self.areas.name_of(str(area_id)) if area_id != "(utanför)" else "utanför områden",
+                "name": self.areas.name_of(str(area_id))
+                if area_id != OUTSIDE_KEY
+                else OUTSIDE_AREAS[lang]["name"],
                 "reports": int(part["count"].sum()),
                 "cells": len(part),
                 "hot_99": int(bins.get(3, 0)),
@@ -440,8 +443,3 @@ def compute(
         density=density,
         reports_in_window=int(in_window.sum()),
     )
-
-
-def emerging_label(code: str, lang: str = "sv") -> str:
-    """Human label of an emerging-hotspot category code."""
-    return CATEGORY_LABELS.get(lang, CATEGORY_LABELS["en"]).get(code, code)

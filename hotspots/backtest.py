@@ -21,7 +21,7 @@ kde            quartic kernel density of the window's reports (250 m), as the ma
 gistar         Gi* z-score of the window's counts (k-ring neighbourhood).
 prospective    prospective hotspotting (Bowers, Johnson & Pease 2004): each report adds
                1 / (1 + cells away) × 1 / (1 + weeks ago) to the cells within 400 m.
-score          the project's priority score (:mod:`hotspots.priorities`) with the given weights.
+score          the project's priority score (:mod:`hotspots.priorities.scoring`) with the given weights.
 =============  ==========================================================================================
 
 The study area is the configured areas' lattice (as in the analysis) or, for data from elsewhere, the
@@ -56,7 +56,13 @@ from hotspots.analysis import CUBE_WEEKS, INTENSITY_HALF_LIFE_DAYS, Lattice, bui
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import EmptyData
-from hotspots.priorities import ScoreTerms, ScoreWeights, mean_severity, score_terms, weeks_since_report
+from hotspots.priorities.scoring import (
+    ScoreTerms,
+    ScoreWeights,
+    mean_severity,
+    score_terms,
+    weeks_since_report,
+)
 from hotspots.stats.emerging import EmergingHotspots, iso_week_steps, weekly_cube
 from hotspots.stats.gistar import GiStar
 from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density, to_sweref

@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     )
     neighbourhood_k: int = Field(1, ge=1, le=10, description="H3 k-ring of the Gi* neighbourhood")
     permutations: int = Field(999, ge=0, description="Conditional randomisation draws for pseudo p-values")
-    # Priority score weights (formula in hotspots/priorities.py); defaults chosen by `hotspots backtest --tune`.
+    # Priority score weights (formula in hotspots/priorities/scoring.py); defaults chosen by `hotspots backtest --tune`.
     score_weight_neighbours: float = Field(
         4.0, ge=0, description="Priority score: weight of the neighbouring cells' mean intensity"
     )

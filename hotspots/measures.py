@@ -42,6 +42,7 @@ from hotspots.errors import HotspotsError
 from hotspots.schema import measures as measures_table
 from hotspots.stats.kde import to_sweref
 from hotspots.store import bump_version, read_reports, transaction
+from hotspots.words import WDQ_READINGS
 
 #: Common measure types (free text is accepted; these are the ones the CLI suggests).
 MEASURE_TYPES = (
@@ -243,37 +244,9 @@ def end_measure(engine: Engine, measure_id: int, end: date) -> Measure:
 
 # ------------------------------------------------------------------------------------------- follow-up
 
-READINGS: dict[str, dict[str, str]] = {
-    "no_reduction": {
-        "sv": "ingen minskning i målområdet jämfört med kontrollområdet (WDQ tolkas inte)",
-        "en": "no reduction in the target relative to the control (WDQ not interpreted)",
-    },
-    "diffusion_larger": {
-        "sv": "spridning av positiva effekter, större än den direkta effekten",
-        "en": "diffusion of benefit, larger than the direct effect",
-    },
-    "diffusion": {
-        "sv": "spridning av positiva effekter till buffertzonen",
-        "en": "diffusion of benefit into the buffer",
-    },
-    "neither": {"sv": "varken förflyttning eller spridning", "en": "neither displacement nor diffusion"},
-    "displacement_smaller": {
-        "sv": "viss förflyttning, mindre än den direkta effekten (nettovinst)",
-        "en": "some displacement, smaller than the direct effect (net benefit)",
-    },
-    "displacement_larger": {
-        "sv": "förflyttning större än den direkta effekten (nettoförlust)",
-        "en": "displacement larger than the direct effect (net loss)",
-    },
-    "no_control": {
-        "sv": "inga rapporter i kontrollområdet i en av perioderna: kan inte beräknas",
-        "en": "no reports in the control in one of the periods: cannot be computed",
-    },
-}
-
 
 def reading_of(wdq: float | None, success: float | None) -> str:
-    """The Bowers & Johnson reading code of a WDQ (``READINGS`` has the words)."""
+    """The Bowers & Johnson reading code of a WDQ (:data:`hotspots.words.WDQ_READINGS` has the words)."""
     if success is None:
         return "no_control"
     if success >= 0 or wdq is None:
@@ -309,7 +282,7 @@ def wdq_from_counts(
         "buffer_measure": rounded(buffer_measure),
         "wdq": rounded(wdq),
         "total_net_effect": rounded(net),
-        "reading": {"code": code, **READINGS[code]},
+        "reading": {"code": code, **WDQ_READINGS[code]},
     }
 
 

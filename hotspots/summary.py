@@ -10,9 +10,10 @@ from sqlalchemy.engine import Engine
 from hotspots.areas import Areas
 from hotspots.schema import reports
 from hotspots.store import dataset_version
+from hotspots.words import OUTSIDE_AREAS, Language
 
 
-def status(engine: Engine, areas: Areas) -> dict[str, Any]:
+def status(engine: Engine, areas: Areas, lang: str = Language.sv) -> dict[str, Any]:
     """Totals by area and category, first and last report date, and the dataset version.
 
     Aggregated in SQL: the store may hold millions of rows and this is called on every ``make run``.
@@ -29,7 +30,9 @@ def status(engine: Engine, areas: Areas) -> dict[str, Any]:
             conn.execute(sa.select(reports.c.category, sa.func.count()).group_by(reports.c.category)).all()
         )
         version = dataset_version(conn)
-    named = {areas.name_of(k) if k is not None else "utanför områden": int(v) for k, v in by_area.items()}
+    named = {
+        areas.name_of(k) if k is not None else OUTSIDE_AREAS[lang]["name"]: int(v) for k, v in by_area.items()
+    }
     return {
         "reports": int(total),
         "by_area": dict(sorted(named.items(), key=lambda kv: -kv[1])),

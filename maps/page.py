@@ -4,7 +4,7 @@ folium writes the page skeleton (map, basemap, layer control, fullscreen) and on
 overlay; ``static/hotspots-map.js`` draws the overlays (vector tiles with Leaflet.VectorGrid, or inline
 GeoJSON in the offline file) and the controls. Every script and stylesheet folium would load from a CDN
 is replaced by the app's own ``/static`` copies, so the page loads nothing from outside but the optional
-basemap. Palettes and labels live here, once, and reach the browser as JSON.
+basemap. Palettes live here, labels in :mod:`hotspots.words`; both reach the browser as JSON.
 
 >>> # html = build_page(analysis, settings, PageQuery({"window": "28d"}), tiles_url="/tiles",
 >>> #                   static_url="/static", nonce="abc")
@@ -28,10 +28,11 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
-from hotspots.analysis import Analysis, emerging_label
+from hotspots.analysis import Analysis
 from hotspots.config import Settings
 from hotspots.priorities import PriorityEntry
 from hotspots.stats.emerging import CATEGORIES
+from hotspots.words import BIN_KEYS, MAP, Language, emerging_label
 from maps.layers import WEEKLY_LAYERS, Layer, iso_week_label
 from maps.tilegrid import cell_rings_lnglat
 
@@ -62,84 +63,12 @@ COUNT_STEPS = ((1, "#ffffb2"), (2, "#fecc5c"), (4, "#fd8d3c"), (8, "#f03b20"), (
 #: Relative kernel density (lower bounds) and colours (ColorBrewer OrRd).
 HEAT_STEPS = ((0.0, "#fef0d9"), (0.1, "#fdcc8a"), (0.25, "#fc8d59"), (0.5, "#e34a33"), (0.75, "#b30000"))
 
-TEXT: dict[str, dict[str, str]] = {
-    "sv": {
-        "title": "Öppen narkotikahandel – lägesbild",
-        "period": "{days} dagar t.o.m. {end}",
-        "basemap": "Bakgrundskarta",
-        "areas": "Områden (partnerskap och RegSO)",
-        "hotspots": "Hotspots (Gi*)",
-        "cells": "Rapporter per hexagon",
-        "heat": "Täthet (KDE)",
-        "emerging": "Framväxande hotspots",
-        "priorities": "Prioriterade platser",
-        "measures": "Insatser",
-        "window": "Period",
-        "category": "Kategori",
-        "source": "Källa",
-        "all_categories": "Alla kategorier",
-        "all_sources": "Alla källor",
-        "week": "Vecka",
-        "whole_window": "Hela perioden",
-        "reports": "Rapporter",
-        "cells_in": "Hexagoner",
-        "hot_cells": "Varav hotspots",
-        "z": "Gi* z",
-        "legend_gi": "Hotspot-analys (Gi*)",
-        "hot_99": "Hotspot 99 % säkerhet",
-        "hot_95": "Hotspot 95 % säkerhet",
-        "hot_90": "Hotspot 90 % säkerhet",
-        "cold_90": "Kall fläck 90 % säkerhet",
-        "cold_95": "Kall fläck 95 % säkerhet",
-        "cold_99": "Kall fläck 99 % säkerhet",
-        "legend_count": "Rapporter per hexagon",
-        "legend_heat": "Relativ täthet",
-        "other_language": "English",
-        "days": "dagar",
-    },
-    "en": {
-        "title": "Open drug trade – situation picture",
-        "period": "{days} days to {end}",
-        "basemap": "Basemap",
-        "areas": "Areas (partnership and RegSO)",
-        "hotspots": "Hot spots (Gi*)",
-        "cells": "Reports per hexagon",
-        "heat": "Density (KDE)",
-        "emerging": "Emerging hot spots",
-        "priorities": "Priority places",
-        "measures": "Measures",
-        "window": "Window",
-        "category": "Category",
-        "source": "Source",
-        "all_categories": "All categories",
-        "all_sources": "All sources",
-        "week": "Week",
-        "whole_window": "Whole window",
-        "reports": "Reports",
-        "cells_in": "Hexagons",
-        "hot_cells": "Of which hot spots",
-        "z": "Gi* z",
-        "legend_gi": "Hot spot analysis (Gi*)",
-        "hot_99": "Hot spot, 99 % confidence",
-        "hot_95": "Hot spot, 95 % confidence",
-        "hot_90": "Hot spot, 90 % confidence",
-        "cold_90": "Cold spot, 90 % confidence",
-        "cold_95": "Cold spot, 95 % confidence",
-        "cold_99": "Cold spot, 99 % confidence",
-        "legend_count": "Reports per hexagon",
-        "legend_heat": "Relative density",
-        "other_language": "Svenska",
-        "days": "days",
-    },
-}
-_BIN_TEXT_KEYS = {3: "hot_99", 2: "hot_95", 1: "hot_90", -1: "cold_90", -2: "cold_95", -3: "cold_99"}
-
 
 class PageQuery(NamedTuple):
     """The page's filters as URL parameters (window, category, source, end) and its language."""
 
     filters: Mapping[str, Any]
-    lang: str = "sv"
+    lang: str = Language.sv
 
 
 class PriorityPlace(NamedTuple):
@@ -212,7 +141,7 @@ def palette(text: Mapping[str, str], lang: str) -> dict[str, Any]:
     """Colours and their labels: the JS styles features and draws the legend from this one table."""
     return {
         "gi_bin": [
-            {"value": b, "colour": GI_BIN_COLOURS[b], "label": text[_BIN_TEXT_KEYS[b]]}
+            {"value": b, "colour": GI_BIN_COLOURS[b], "label": text[BIN_KEYS[b]]}
             for b in (3, 2, 1, -1, -2, -3)
         ],
         "emerging": [
@@ -304,7 +233,7 @@ def build_map(
 
     ``priorities`` are drawn as numbered markers; the caller passes them from ``hotspots.priorities``.
     """
-    text = TEXT[query.lang]
+    text = MAP[query.lang]
     fmap = _new_map(analysis, settings, text, static_url)
     PageConfig(_controls_config(analysis, settings, query, text, filters=True)).add_to(fmap)
     query_string = urlencode(dict(query.filters), doseq=True)
@@ -405,7 +334,7 @@ def standalone_map(
     priorities: Sequence[PriorityPlace] | None = None,
 ) -> folium.Map:
     """The offline picture: areas and hot cells as inline GeoJSON, no tiles, no filters."""
-    text = TEXT[query.lang]
+    text = MAP[query.lang]
     fmap = _new_map(analysis, settings, text, "static")
     PageConfig(_controls_config(analysis, settings, query, text, filters=False)).add_to(fmap)
     for name, data in (("areas", areas_geojson(analysis)), ("hotspots", hot_cells_geojson(analysis))):

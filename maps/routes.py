@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 import morecantile
@@ -43,6 +43,7 @@ from hotspots.errors import HotspotsError
 from hotspots.lru import LRU
 from hotspots.measures import Measure, list_measures
 from hotspots.priorities import build_priorities
+from hotspots.words import Language
 from maps import mvt
 from maps.layers import WEEKLY_LAYERS, Layer, layer_tile, measures_key, week_index
 from maps.page import PRIORITY_MARKERS, STATIC_DIR, PageQuery, build_page, priority_places
@@ -251,7 +252,7 @@ class MapFactory:
             engine: Annotated[Engine, Depends(self.engine_dependency)],
             settings: Annotated[Settings, Depends(self.settings_dependency)],
             areas: Annotated[Areas, Depends(self.areas_dependency)],
-            lang: Annotated[Literal["sv", "en"], Query(description="Language of labels and legend.")] = "sv",
+            lang: Annotated[Language, Query(description="Language of labels and legend.")] = Language.sv,
         ) -> HTMLResponse:
             analysis = self._analysis(query, engine, settings, areas)
             priorities = build_priorities(

@@ -23,8 +23,9 @@ from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.measures import record_measure
 from hotspots.places import load_places
-from hotspots.priorities import PriorityList, ScoreWeights, build_priorities, priority_list, render
+from hotspots.priorities import PriorityList, ScoreWeights, build_priorities, priority_list
 from hotspots.store import open_store
+from maps.priorities import render
 from tests.conftest import DemoStore
 
 END = date(2026, 3, 29)  # a Sunday
@@ -189,7 +190,7 @@ def test_planted_emerging_hotspot_reaches_top5_the_week_it_becomes_significant(d
 
 
 def test_group_places_splits_a_hot_region_at_its_peaks() -> None:
-    from hotspots.priorities import group_places
+    from hotspots.priorities.grouping import group_places
 
     centre = h3grid.latlng_to_cells([59.2985], [15.1875], 10)
     cells = h3grid.grid_disk(centre, 6)

@@ -18,12 +18,14 @@ from pypdf import PdfReader
 from tinyhtml5.parser import HTMLParser
 from typer.testing import CliRunner
 
-from hotspots import charts, h3grid
+from hotspots import h3grid
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.measures import record_measure
-from hotspots.report import WeeklyReport, build_weekly, parse_week, render_html, render_pdf, week_name
 from hotspots.store import open_store
+from hotspots.weekly import WeeklyReport, build_weekly, parse_week, week_name
+from maps.report import charts
+from maps.report.weekly import render_html, render_pdf
 from tests.conftest import DemoStore
 
 WEEK = "2026-W46"  # Monday 9 - Sunday 15 November 2026: the demo's last week

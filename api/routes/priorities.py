@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -17,7 +17,9 @@ from api.cache import Body
 from api.deps import PRIORITIES, DerivedDep
 from api.errors import responses
 from hotspots.analysis import Analysis
-from hotspots.priorities import PriorityList, build_priorities, render
+from hotspots.priorities import PriorityList, build_priorities
+from hotspots.words import Language
+from maps.priorities import render
 
 router = APIRouter(
     prefix="/priorities",
@@ -70,7 +72,7 @@ async def priorities(
         PriorityFormat.JSON
     ),
     top: Annotated[int, Query(ge=1, le=200, description="Antal platser / number of places")] = 20,
-    lang: Annotated[Literal["sv", "en"], Query(description="Språk / language")] = "sv",
+    lang: Annotated[Language, Query(description="Språk / language")] = Language.sv,
     decimal_comma: Annotated[
         bool | None, Query(description="CSV: decimalkomma (standard för svenska) / decimal comma")
     ] = None,

@@ -17,7 +17,9 @@ from api.deps import (
     raise_if_not_modified,
 )
 from api.errors import responses
-from hotspots.report import last_complete_week, parse_week, render_weekly
+from hotspots.weekly import last_complete_week, parse_week
+from hotspots.words import Language
+from maps.report.weekly import render_weekly
 
 router = APIRouter(
     prefix="/report", tags=["report"], dependencies=[STATISTICS], responses=responses(401, 403, 422)
@@ -50,10 +52,11 @@ async def weekly(
         ),
     ] = None,
     format: Annotated[Literal["html", "pdf"], Query(description="html eller pdf (A4)")] = "html",
-    lang: Annotated[Literal["sv", "en"], Query(description="Språk / language")] = "sv",
+    lang: Annotated[Language, Query(description="Språk / language")] = Language.sv,
 ) -> Response:
     """Per partnerskapsområde och övriga kommunen: veckans rapporter mot förra veckan och 4-veckorssnittet,
-    topplatser med skäl, nya/intensifierande/ihållande hotspots, insatser med uppföljning, karta och diagram."""
+    topplatser med skäl, framväxande hotspots (new, intensifying, persistent), insatser med uppföljning,
+    karta och diagram."""
     chosen = week or last_complete_week(settings.timezone)
     parse_week(chosen)  # 422 (domain error) for a week like 2026-W60
     etag = f'"report-{versions.dataset}-{chosen}-{lang}-{format}"'

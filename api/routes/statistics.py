@@ -19,9 +19,10 @@ from pydantic import BaseModel, Field
 from api.cache import Body
 from api.deps import STATISTICS, DerivedDep
 from api.errors import responses
-from hotspots.analysis import Analysis, emerging_label
+from hotspots.analysis import Analysis
 from hotspots.exports import geojson_text
 from hotspots.stats.emerging import CATEGORIES
+from hotspots.words import emerging_label
 
 router = APIRouter(
     prefix="/statistics", tags=["statistics"], dependencies=[STATISTICS], responses=responses(401, 403, 422)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.console import Console
+
+from hotspots.words import Language
 
 app = typer.Typer(
     name="hotspots",
@@ -28,11 +29,6 @@ def fail(exc: Exception) -> typer.Exit:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-
-
-class Language(StrEnum):
-    sv = "sv"
-    en = "en"
 
 
 LangOpt = Annotated[Language, typer.Option(help="Language of labels, reasons and text (sv or en).")]

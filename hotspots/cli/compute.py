@@ -69,7 +69,8 @@ def compute_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Hotspot statistics (Gi*, Local Moran, emerging hotspots, KDE) summarised per area."""
-    from hotspots.analysis import analyse, emerging_label
+    from hotspots.analysis import analyse
+    from hotspots.words import emerging_label
 
     settings = get_settings()
     try:

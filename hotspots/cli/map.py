@@ -16,11 +16,12 @@ from typing import Annotated
 import typer
 
 from hotspots.areas import load_areas
-from hotspots.cli.app import LangOpt, Language, app, console, err_console, fail
+from hotspots.cli.app import LangOpt, app, console, err_console, fail
 from hotspots.cli.compute import AreaOpt, CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
+from hotspots.words import Language
 
 
 @app.command("map")

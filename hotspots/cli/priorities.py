@@ -16,11 +16,12 @@ import typer
 from rich.table import Table
 
 from hotspots.areas import load_areas
-from hotspots.cli.app import LangOpt, Language, app, console, err_console, fail
+from hotspots.cli.app import LangOpt, app, console, err_console, fail
 from hotspots.cli.compute import CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
+from hotspots.words import PRIORITY_LIST, Language
 
 
 class OutputFormat(StrEnum):
@@ -53,7 +54,8 @@ def priorities_command(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Ranked places to act on, with reasons in words, labels, coordinates and map links."""
-    from hotspots.priorities import build_priorities, render
+    from hotspots.priorities import build_priorities
+    from maps.priorities import render
 
     settings = get_settings()
     try:
@@ -71,12 +73,9 @@ def priorities_command(
     except HotspotsError as exc:
         raise fail(exc) from exc
     if fmt is OutputFormat.table and out is None:
-        sv = lang is Language.sv
-        table = Table(
-            title=f"{plist.area or ('Alla områden' if sv else 'All areas')}: {plist.start:%Y-%m-%d} – {plist.last_day}"
-        )
-        for column in ("#", "poäng" if sv else "score", "område" if sv else "area", "plats" if sv else "place",
-                       "skäl" if sv else "reasons"):  # fmt: skip
+        t = PRIORITY_LIST[lang]
+        table = Table(title=f"{plist.area or t['all_areas']}: {plist.start:%Y-%m-%d} – {plist.last_day}")
+        for column in ("#", t["score"], t["area"], t["place"], t["reasons"]):
             table.add_column(column, overflow="fold")
         for e in plist:
             table.add_row(str(e.rank), f"{e.score:.1f}", e.area, e.label, e.reason)

@@ -15,10 +15,11 @@ from typing import Annotated
 import typer
 
 from hotspots.areas import load_areas
-from hotspots.cli.app import LangOpt, Language, QuietOpt, app, console, err_console, fail
+from hotspots.cli.app import LangOpt, QuietOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
+from hotspots.words import Language
 
 
 class ReportFormat(StrEnum):
@@ -41,7 +42,8 @@ def report_command(
     quiet: QuietOpt = False,
 ) -> None:
     """The weekly situation report for the EST meeting: per area counts, hotspots, maps and charts."""
-    from hotspots.report import last_complete_week, render_weekly
+    from hotspots.weekly import last_complete_week
+    from maps.report.weekly import render_weekly
 
     settings = get_settings()
     week = week or last_complete_week(settings.timezone)
@@ -49,7 +51,7 @@ def report_command(
     try:
         engine = open_store(settings)
         with nullcontext() if quiet else err_console.status(f"building the report for {week}…"):
-            content = render_weekly(engine, settings, load_areas(settings), week, lang.value, fmt.value)
+            content = render_weekly(engine, settings, load_areas(settings), week, lang, fmt.value)
     except HotspotsError as exc:
         raise fail(exc) from exc
     target.write_bytes(content)

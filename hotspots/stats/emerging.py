@@ -57,6 +57,7 @@ from hotspots.stats.gistar import gi_star_z_from_lag
 from hotspots.stats.inference import CONFIDENCE_LEVELS, benjamini_hochberg_adjust, confidence_bins
 from hotspots.stats.trend import MannKendall
 from hotspots.stats.weights import FloatArray, as_weights
+from hotspots.words import CATEGORY_LABELS, Language
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -80,35 +81,6 @@ CATEGORIES: tuple[str, ...] = (
     "no_pattern",
 )
 """The 17 stable category codes (API, exports, cache keys)."""
-
-_PATTERN_WORDS = {
-    "sv": {
-        "new": "ny",
-        "consecutive": "på varandra följande",
-        "intensifying": "intensifierande",
-        "persistent": "ihållande",
-        "diminishing": "avtagande",
-        "sporadic": "sporadisk",
-        "oscillating": "oscillerande",
-        "historical": "historisk",
-    },
-    "en": {pattern: pattern for pattern in PATTERNS},
-}
-_SPOT_WORDS = {"sv": {"hot": "hotspot", "cold": "kall fläck"}, "en": {"hot": "hot spot", "cold": "cold spot"}}
-_NO_PATTERN = {"sv": "inget mönster", "en": "no pattern detected"}
-
-CATEGORY_LABELS: dict[str, dict[str, str]] = {
-    language: {
-        **{
-            f"{pattern}_{spot}": f"{words[pattern]} {_SPOT_WORDS[language][spot]}"
-            for spot in ("hot", "cold")
-            for pattern in PATTERNS
-        },
-        "no_pattern": _NO_PATTERN[language],
-    }
-    for language, words in _PATTERN_WORDS.items()
-}
-"""Human labels per language ("sv", "en") for every code in :data:`CATEGORIES`."""
 
 
 def iso_week_steps(
@@ -306,7 +278,8 @@ class EmergingHotspots:
     category : array of str (n_cells,)
         Category code from :data:`CATEGORIES`, e.g. ``"intensifying_hot"`` or ``"no_pattern"``.
     hot_weeks, cold_weeks : array of int (n_cells,)
-        Consecutive final weeks the location has been a hot / cold spot (for "intensifierande 4 veckor").
+        Consecutive final weeks the location has been a hot / cold spot (the "4 weeks" of a reason like
+        "intensifying hot spot 4 weeks").
     """
 
     def __init__(
@@ -343,8 +316,8 @@ class EmergingHotspots:
         self.hot_weeks = trailing_run(self.hot)
         self.cold_weeks = trailing_run(self.cold)
 
-    def labels(self, language: str = "sv") -> npt.NDArray[np.str_]:
-        """Category labels in ``language`` ("sv" or "en"), one per location."""
+    def labels(self, language: str = Language.sv) -> npt.NDArray[np.str_]:
+        """Category labels in ``language`` ("sv" or "en", words from :mod:`hotspots.words`), one per location."""
         if language not in CATEGORY_LABELS:
             raise KeyError(f"no category labels in {language!r}; available: {sorted(CATEGORY_LABELS)}")
         codes = np.asarray(CATEGORIES)

@@ -12,7 +12,6 @@ import scipy.sparse as sp
 from hotspots.errors import StatisticsError
 from hotspots.stats.emerging import (
     CATEGORIES,
-    CATEGORY_LABELS,
     EmergingHotspots,
     classify_patterns,
     iso_week_steps,
@@ -22,6 +21,7 @@ from hotspots.stats.emerging import (
 )
 from hotspots.stats.gistar import gi_star_z
 from hotspots.stats.inference import benjamini_hochberg_adjust
+from hotspots.words import CATEGORY_LABELS
 
 N_CELLS, N_WEEKS = 40, 20
 LINE = sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(N_CELLS, N_CELLS), format="csr")

@@ -1,4 +1,4 @@
-"""Static figures for the weekly report: a hotspot map per area and a chart of weekly counts.
+"""Static figures for the weekly report (:mod:`maps.report`): a hotspot map per area and a chart of weekly counts.
 
 Rendered locally with matplotlib's object-oriented API (a ``Figure`` printed by the Agg canvas: no pyplot
 state, so it is safe in API worker threads and leaves a notebook's backend alone) and without map tiles
@@ -32,6 +32,7 @@ from pyproj import Transformer
 
 from hotspots import h3grid
 from hotspots.areas import SWEREF99TM
+from hotspots.words import CHART, CHART_LEGEND, Language
 
 #: ArcGIS's Gi_Bin colours (cold 99 % ... hot 99 %), the palette analysts already read hotspot maps in.
 GI_BIN_COLOURS: dict[int, str] = {
@@ -48,16 +49,6 @@ REPORTED_COLOUR = "#e8e4d8"
 _BIN_FILL = np.array([GI_BIN_COLOURS.get(b, REPORTED_COLOUR) for b in range(-3, 4)])
 DPI = 150
 
-_LEGEND = {
-    "sv": {3: "hotspot 99 %", 2: "hotspot 95 %", 1: "hotspot 90 %", -1: "kall fläck 90 %",
-           -2: "kall fläck 95 %", -3: "kall fläck 99 %", 0: "rapporter, ej signifikant"},
-    "en": {3: "hot spot 99 %", 2: "hot spot 95 %", 1: "hot spot 90 %", -1: "cold spot 90 %",
-           -2: "cold spot 95 %", -3: "cold spot 99 %", 0: "reports, not significant"},
-}  # fmt: skip
-_CHART_WORDS = {
-    "sv": {"reports": "rapporter per vecka", "week": "v.", "mean": "medel 4 föreg. veckor"},
-    "en": {"reports": "reports per week", "week": "W", "mean": "mean of 4 previous weeks"},
-}
 _TO_METRIC = Transformer.from_crs("EPSG:4326", SWEREF99TM, always_xy=True)
 
 
@@ -110,7 +101,7 @@ def area_map_png(
     boundaries: gpd.GeoDataFrame,
     *,
     focus: Sequence[str] = (),
-    lang: str = "sv",
+    lang: str = Language.sv,
     size_cm: tuple[float, float] = (10.0, 7.0),
 ) -> bytes:
     """Hexagons coloured by Gi_Bin over area boundaries.
@@ -159,7 +150,7 @@ def area_map_png(
     _scale_bar(ax, x0, y0, x1, y1)
     present = sorted({int(b) for b in bins[drawn]}, reverse=True)
     handles = [Patch(facecolor=GI_BIN_COLOURS.get(b, REPORTED_COLOUR), edgecolor="#bbbbbb",
-                     label=_LEGEND[lang][b]) for b in present]  # fmt: skip
+                     label=CHART_LEGEND[lang][b]) for b in present]  # fmt: skip
     if handles:
         ax.legend(handles=handles, loc="upper left", fontsize=6, frameon=True, framealpha=0.85)
     return _png(fig)
@@ -197,7 +188,7 @@ def weekly_counts_png(
     weeks: pd.PeriodIndex,
     counts: npt.ArrayLike,
     *,
-    lang: str = "sv",
+    lang: str = Language.sv,
     size_cm: tuple[float, float] = (8.0, 5.5),
 ) -> bytes:
     """Bars of reports per ISO week, the last (reported) week highlighted, with the trailing 4-week mean.
@@ -206,7 +197,7 @@ def weekly_counts_png(
     report's tables compare with, so a bar above the line is a week above its recent normal.
     """
     values = np.asarray(counts, dtype=np.float64)
-    words = _CHART_WORDS[lang]
+    words = CHART[lang]
     fig = _figure(size_cm)
     ax = fig.add_subplot()
     fig.subplots_adjust(left=0.15, right=0.98, bottom=0.12, top=0.86)

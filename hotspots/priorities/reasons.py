@@ -1,0 +1,54 @@
+"""Reasons in words: why a place is on the list, each sentence derived from the entry's own numbers.
+
+The words are in :mod:`hotspots.words`; this module only chooses and fills them.
+"""
+
+from __future__ import annotations
+
+from hotspots.config import Taxonomy
+from hotspots.priorities.entries import PriorityEntry
+from hotspots.words import PLURALS, REASONS
+
+#: Confidence level (%) of each positive Gi_Bin.
+CONFIDENCE = {3: 99, 2: 95, 1: 90}
+
+
+def number(value: float, lang: str, digits: int = 2) -> str:
+    """A decimal as the language writes it (Swedish: decimal comma, true minus sign)."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",").replace("-", "−") if lang == "sv" else text
+
+
+def reasons_for(entry: PriorityEntry, *, days: int, taxonomy: Taxonomy, lang: str) -> list[str]:
+    """The entry's reasons in words, each derived from the entry's own numbers."""
+    words = REASONS[lang]
+
+    def plural(key: str, n: int) -> str:
+        return PLURALS[lang][key][0 if n == 1 else 1]
+
+    recent = words["recent"].format(n=entry.reports, reports=plural("report", entry.reports), days=days)
+    if entry.counts:
+        severity = {t.id: t.severity for t in taxonomy.categories}
+        top = max(entry.counts, key=lambda c: (entry.counts[c], severity.get(c, 0.0), c))
+        label = next((t.label(lang) for t in taxonomy.categories if t.id == top), top)
+        recent += f" ({entry.counts[top]} {label})"
+    reasons = [recent]
+    if entry.previous_reports is not None:
+        reasons.append(words["previous"].format(days=days, n=entry.previous_reports))
+    if entry.gi_bin > 0:
+        reasons.append(words["hotspot"].format(conf=CONFIDENCE[entry.gi_bin]))
+    if entry.emerging.endswith("_hot"):
+        text = entry.emerging_label
+        if entry.hot_weeks:
+            text += f" {entry.hot_weeks} {plural('week', entry.hot_weeks)}"
+        reasons.append(text)
+    for m in entry.measures:
+        key = "measure" if m.get("end") is None else "ended"
+        text = words[key].format(type=m["type"], org=m["organisation"], start=m["start"], end=m.get("end"))
+        follow = m.get("follow_up") or {}
+        if follow.get("wdq") is not None:
+            text += "; " + words["wdq"].format(
+                wdq=number(follow["wdq"], lang), reading=follow["reading"][lang]
+            )
+        reasons.append(text)
+    return reasons
