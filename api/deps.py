@@ -7,7 +7,8 @@ A handler's signature says everything it needs::
     async def summary(derived: DerivedDep) -> Response:
         return await derived.respond((), lambda a: (json.dumps(a.summary()), "application/json"))
 
-The app's settings, engine and areas live on ``app.state`` (``create_app``). The path every derived
+The app's settings, store, areas and caches live on ``app.state`` (``create_app``, which owns them). The
+path every derived
 request takes (access rule, credential, query, ETag) is kept short on purpose, because a cached priority
 list must cost far less than the 50 ms p99 a phone in the field is promised (``bench/api_load.py``):
 
@@ -22,11 +23,8 @@ list must cost far less than the 50 ms p99 a phone in the field is promised (``b
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Annotated, Any
 
@@ -34,7 +32,6 @@ from fastapi import Depends, Query, Request, Response, Security
 from fastapi.params import Depends as DependsParam
 from fastapi.routing import RouteContext
 from fastapi.security import APIKeyCookie, APIKeyHeader
-from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -45,29 +42,21 @@ from api.response_cache import CREDENTIAL_STATE, VERSIONS_STATE, ResponseCache
 from api.security import API_KEY_HEADER, SESSION_COOKIE, Credential, presented_credential
 from hotspots import accounts
 from hotspots.accounts import Role, User
-from hotspots.analysis import Analysis, AnalysisParams, analyse, parse_window
+from hotspots.analysis import Analysis, AnalysisParams, analyse
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas, load_areas
 from hotspots.config import Settings
-from hotspots.errors import HotspotsError, UnknownArea
+from hotspots.errors import UnknownArea
 from hotspots.lru import LRU
-from hotspots.store import VersionReader, Versions, open_store
-from maps.routes import etag_matches
-
-_ENGINES: dict[str, Engine] = {}
-_ENGINES_LOCK = threading.Lock()
+from hotspots.store import LazyStore, VersionReader, Versions
+from maps.http import etag_matches, strong_etag
+from maps.query import FilterQuery
 
 
 def app_engine(app: Starlette) -> Engine:
-    """The engine the app was created with, else one pooled engine per database URL and process,
-    migrated on first use."""
-    state = app.state
-    if state.engine is not None:
-        engine: Engine = state.engine
-        return engine
-    with _ENGINES_LOCK:
-        if state.settings.database_url not in _ENGINES:
-            _ENGINES[state.settings.database_url] = open_store(state.settings)
-        return _ENGINES[state.settings.database_url]
+    """The app's store engine (opened and migrated on first use, see :class:`hotspots.store.LazyStore`)."""
+    store: LazyStore = app.state.store
+    return store.engine()
 
 
 async def app_settings(request: Request) -> Settings:
@@ -86,9 +75,16 @@ async def get_areas(request: Request) -> Areas:
     return load_areas(request.app.state.settings)
 
 
+async def get_analyses(request: Request) -> AnalysisCache:
+    """The app's analysis cache (shared by every route and the map)."""
+    analyses: AnalysisCache = request.app.state.analyses
+    return analyses
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 AreasDep = Annotated[Areas, Depends(get_areas)]
+AnalysesDep = Annotated[AnalysisCache, Depends(get_analyses)]
 
 api_key_scheme = APIKeyHeader(
     name=API_KEY_HEADER, auto_error=False, description="API-nyckel från `hotspots keys create` / API key"
@@ -233,34 +229,10 @@ def area_scope(
     return wanted
 
 
-MIN_END = date(2000, 1, 1)
-MAX_END = date(2100, 12, 31)
+class AnalysisQuery(FilterQuery):
+    """The map's filters (:class:`maps.query.FilterQuery`, validated the same way) plus the H3 resolution
+    and the areas shown, which the user's access limits."""
 
-
-class AnalysisQuery(BaseModel):
-    """Query parameters selecting an analysis (window, categories, sources, resolution, areas).
-
-    A query-parameter model (``Annotated[AnalysisQuery, Query()]``): FastAPI validates it in line, where a
-    class dependency would be called in the thread pool."""
-
-    window: Annotated[
-        str,
-        Query(
-            pattern=r"^\d{1,4}d$",
-            description="Fönster i dagar som slutar `end` / window in days ending at `end`",
-            examples=["28d"],
-        ),
-    ] = "28d"
-    end: Annotated[
-        date | None,
-        Query(description="Sista dag som ingår (standard: i dag) / last day included (default today)"),
-    ] = None
-    category: Annotated[
-        list[str] | None, Query(description="Kategori-id (upprepas) / category id (repeatable)")
-    ] = None
-    source: Annotated[list[str] | None, Query(description="Käll-id (upprepas) / source id (repeatable)")] = (
-        None
-    )
     resolution: Annotated[
         int | None, Query(ge=6, le=11, description="H3-upplösning / H3 resolution (default from settings)")
     ] = None
@@ -269,38 +241,9 @@ class AnalysisQuery(BaseModel):
     ] = None
 
     def to_params(self, user: User, areas: Areas, settings: Settings) -> AnalysisParams:
-        """Validated AnalysisParams; 422 names the offending parameter."""
-        problems: list[ErrorDetail] = []
-        if self.end is not None and not MIN_END <= self.end <= MAX_END:
-            problems.append(
-                ErrorDetail(field="query.end", reason=f"must lie between {MIN_END} and {MAX_END}")
-            )
-        try:
-            parse_window(self.window)
-        except HotspotsError as exc:
-            problems.append(ErrorDetail(field="query.window", value=self.window, reason=str(exc)))
-        taxonomy = settings.taxonomy
-        for name, given, known in (
-            ("category", self.category, {t.id for t in taxonomy.categories}),
-            ("source", self.source, {t.id for t in taxonomy.sources}),
-        ):
-            problems += [
-                ErrorDetail(
-                    field=f"query.{name}", value=v, reason=f"unknown; known: {', '.join(sorted(known))}"
-                )
-                for v in given or ()
-                if v not in known
-            ]
-        if problems:
-            raise ApiError(422, "Ogiltig förfrågan / invalid request", details=problems)
-        return AnalysisParams(
-            window=self.window,
-            end=self.end,
-            categories=tuple(self.category or ()),
-            sources=tuple(self.source or ()),
-            resolution=self.resolution,
-            areas=area_scope(user, areas, self.area),
-        ).resolved(settings)
+        """Resolved AnalysisParams; a bad value is an :class:`~hotspots.query.InvalidQuery` (422)."""
+        params = self.params(settings, resolution=self.resolution)
+        return replace(params, areas=area_scope(user, areas, self.area)).resolved(settings)
 
 
 class NotModified(Exception):
@@ -330,8 +273,7 @@ async def cached_body(request: Request, etag: str, build: Callable[[], Body]) ->
 def derived_etag(version: int, params: AnalysisParams, *variant: Any) -> str:
     """Strong ETag of a derived response: dataset version, resolved parameters (a frozen dataclass, whose
     repr names every field) and the response variant."""
-    key = repr((version, params, variant))
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+    return strong_etag(version, params, variant)
 
 
 @dataclass(frozen=True)
@@ -344,6 +286,7 @@ class Derived:
     areas: Areas
     params: AnalysisParams
     versions: Versions
+    analyses: AnalysisCache
 
     async def respond(
         self,
@@ -360,7 +303,9 @@ class Derived:
         etag = derived_etag(self.versions.dataset, self.params, self.request.scope["path"], *variant)
         raise_if_not_modified(self.request, etag)
         body, media_type = await cached_body(
-            self.request, etag, lambda: build(analyse(self.engine, self.settings, self.areas, self.params))
+            self.request,
+            etag,
+            lambda: build(analyse(self.engine, self.settings, self.areas, self.params, cache=self.analyses)),
         )
         response = Response(body, media_type=media_type, headers=cache_headers(etag) | (headers or {}))
         if replayable:
@@ -373,7 +318,8 @@ async def derived(request: Request, query: Annotated[AnalysisQuery, Query()], us
     settings: Settings = request.app.state.settings
     areas = load_areas(settings)
     params = query.to_params(user, areas, settings)
-    return Derived(request, app_engine(request.app), settings, areas, params, await store_versions(request))
+    engine, analyses = app_engine(request.app), request.app.state.analyses
+    return Derived(request, engine, settings, areas, params, await store_versions(request), analyses)
 
 
 DerivedDep = Annotated[Derived, Depends(derived)]

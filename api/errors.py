@@ -23,9 +23,11 @@ from hotspots.errors import (
     EmptyData,
     HotspotsError,
     ImportRejected,
+    NotFound,
     StatisticsError,
     UnknownArea,
 )
+from hotspots.query import InvalidQuery
 
 log = logging.getLogger("hotspots.api")
 
@@ -121,23 +123,33 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    details = [
-        ErrorDetail(field=".".join(str(part) for part in err["loc"]), reason=str(err["msg"]))
-        for err in exc.errors()
-    ]
+def invalid_request(details: list[ErrorDetail]) -> JSONResponse:
+    """The one 422 body of a bad parameter, whether FastAPI's types or the domain's checks caught it."""
     return error_response(422, "validation_error", "Ogiltig förfrågan / invalid request", details)
 
 
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return invalid_request(
+        [
+            ErrorDetail(field=".".join(str(part) for part in err["loc"]), reason=str(err["msg"]))
+            for err in exc.errors()
+        ]
+    )
+
+
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, InvalidQuery):
+        return invalid_request(
+            [ErrorDetail(field=f"query.{p.field}", value=p.value, reason=p.reason) for p in exc.problems]
+        )
     if isinstance(exc, ImportRejected):
         details = [
             ErrorDetail(row=e.row, field=e.field, value=str(e.value)[:MAX_ECHOED_VALUE], reason=e.reason)
             for e in exc.errors
         ]
         return error_response(422, "import_rejected", str(exc), details)
-    if isinstance(exc, UnknownArea):
+    if isinstance(exc, UnknownArea | NotFound):
         return error_response(404, "not_found", str(exc))
     if isinstance(exc, EmptyData | StatisticsError):
         return error_response(422, "statistics_unavailable", str(exc))

@@ -5,8 +5,10 @@
 Access: every route declares its rule (``api.deps``: PUBLIC, ANY_ROLE, REPORT_DATA, STATISTICS, EXPORTS,
 ADMIN_ONLY); the API key header ``X-API-Key`` serves programs, the ``/login`` form a browser session.
 Nothing that must be shared between workers lives in the process (sessions are signed cookies, the login
-rate limit counts failures in the audit log); the caches on ``app.state`` (replayed responses, bodies,
-credentials, tiles) are per worker and keyed by the store's versions, so they never serve stale data.
+rate limit counts failures in the audit log). ``create_app`` composes the app and owns its caches: the
+store engine, the analyses, bodies, credentials and replayed responses on ``app.state``, the tiles and
+layer lattices on the map factory it is handed to. They are per worker and keyed by the store's versions,
+so they never serve stale data (the README's cache table lists every one, its key and what invalidates it).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.response_cache import ResponseCache, ResponseCacheMiddleware
 from api.routes import areas, audit, auth, exports, health, measures, priorities, report, reports, statistics
 from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.config import Settings, get_settings
 from hotspots.lru import LRU
+from hotspots.store import LazyStore
 from maps.routes import MapFactory
 
 DESCRIPTION = """
@@ -92,8 +96,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=_lifespan,
     )
     app.state.settings = effective
-    app.state.engine = engine
+    app.state.store = LazyStore(effective, engine)
     app.state.version_reader = None  # created on first use (api.deps.app_versions)
+    app.state.analyses = AnalysisCache()
     app.state.bodies = LRU[Body](64)
     app.state.credentials = CredentialCache()
     app.state.responses = ResponseCache(effective)
@@ -106,16 +111,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     for module in (health, auth, areas, reports, statistics, exports, priorities, measures, report, audit):
         app.include_router(module.router)
-    app.include_router(map_factory().router, tags=["map"], responses=responses(401, 403, 404, 422))
+    maps = map_factory(app.state.analyses)
+    app.include_router(maps.router, tags=["map"], responses=responses(401, 403, 404, 422))
     return app
 
 
-def map_factory() -> MapFactory:
-    """The map page and tiles with this app's store, settings and access rules (maps never imports api)."""
+def map_factory(analyses: AnalysisCache) -> MapFactory:
+    """The map page and tiles with this app's store, settings, analysis cache and access rules (maps never
+    imports api)."""
     return MapFactory(
         engine_dependency=get_engine,
         settings_dependency=app_settings,
         areas_dependency=get_areas,
+        analyses=analyses,
         route_dependencies=[
             ([{"path": "/map"}, {"path": "/tiles/{layer}/{z}/{x}/{y}.mvt"}], [STATISTICS]),
             ([{"path": "/static/{asset:path}"}], [PUBLIC]),

@@ -40,7 +40,7 @@ from api.security import API_KEY_HEADER, SESSION_COOKIE, Credential, presented_c
 from hotspots.config import Settings
 from hotspots.lru import LRU
 from hotspots.store import Versions
-from maps.routes import etag_matches
+from maps.http import etag_matches
 
 #: What the middleware leaves for the app on ``request.state``: the cache key, the credential it keyed
 #: by and the versions it read; the app leaves the credential it authenticated (``api.deps``).

@@ -4,22 +4,18 @@ The statistics always run over the whole study area (the areas file's polygons p
 edge cells have full neighbourhoods); an area filter only selects which cells are *shown*. A hexagon is
 therefore equally red in the Vivalla view and the municipality view.
 
-Results are derived data: cached in memory per (store, dataset version, parameters), so tiles, lists and
-statistics requests after the first are served without recomputing. Any write changes the dataset version.
+Results are derived data: kept by the caller's :class:`~hotspots.analysis_cache.AnalysisCache` per (store,
+dataset version, parameters), so tiles, lists and statistics requests after the first are served without
+recomputing. Any write changes the dataset version.
 
->>> # result = analyse(engine, settings, areas, AnalysisParams(window="28d"))
+>>> # result = analyse(engine, settings, areas, AnalysisParams(window="28d"), cache=AnalysisCache())
 >>> # result.frame().nlargest(5, "GiZScore")
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import re
-import threading
-import zlib
-from collections import OrderedDict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
@@ -33,9 +29,11 @@ from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
 from hotspots import h3grid
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
-from hotspots.errors import HotspotsError, StatisticsError
+from hotspots.errors import StatisticsError
+from hotspots.query import parse_window
 from hotspots.stats.change import WeekOverWeek
 from hotspots.stats.emerging import EmergingHotspots, iso_week_steps, weekly_cube
 from hotspots.stats.gistar import GiStar
@@ -45,21 +43,10 @@ from hotspots.stats.weights import h3_weights
 from hotspots.store import dataset_version, read_reports
 from hotspots.words import OUTSIDE_AREAS, OUTSIDE_KEY, Language
 
-WINDOW_PATTERN = re.compile(r"^\s*(\d{1,4})\s*d\s*$")
 #: Half-life of the time-decayed intensity: a report two weeks old counts half.
 INTENSITY_HALF_LIFE_DAYS = 14.0
 #: Weeks in the emerging-hotspot space-time cube (a year of weekly steps).
 CUBE_WEEKS = 52
-CACHE_SIZE = 16
-logger = logging.getLogger(__name__)
-
-
-def parse_window(window: str) -> int:
-    """Days in a window spec like '28d'."""
-    match = WINDOW_PATTERN.match(window)
-    if not match or not 1 <= int(match.group(1)) <= 3660:
-        raise HotspotsError(f"window must look like '28d' (1-3660 days), got {window!r}")
-    return int(match.group(1))
 
 
 @dataclass(frozen=True)
@@ -83,10 +70,11 @@ class AnalysisParams:
 
     def resolved(self, settings: Settings) -> AnalysisParams:
         """Defaults filled in from the settings and today's date, so equal requests share a cache entry."""
-        parse_window(self.window)
+        days = parse_window(self.window)
         end = self.end or datetime.now(ZoneInfo(settings.timezone)).date()
         return replace(
             self,
+            window=f"{days}d",
             end=end,
             categories=tuple(sorted(set(self.categories))),
             sources=tuple(sorted(set(self.sources))),
@@ -169,7 +157,6 @@ class Analysis:
     change: WeekOverWeek
     density: npt.NDArray[np.float64]
     reports_in_window: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def etag(self) -> str:
@@ -275,92 +262,27 @@ def window_bounds(params: AnalysisParams, tz: str) -> tuple[datetime, datetime]:
     return start_local.astimezone(UTC), end_local.astimezone(UTC)
 
 
-_CACHE: OrderedDict[tuple[Any, ...], tuple[Analysis, int]] = OrderedDict()
-_LOCK = threading.Lock()
-
-
-@dataclass
-class _Slot:
-    """The lock of one (store, areas, parameters) and how many requests hold or wait for it (the slot is
-    dropped when none do, so arbitrary parameters do not accumulate locks)."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    users: int = 0
-
-
-#: One lock per (store, areas, parameters), whatever the dataset version: a worker computes one version
-#: of an analysis at a time. Concurrent requests wait for the running computation instead of starting
-#: their own; after every write all readers of a worker miss at once, and under a stream of writes each
-#: new version would otherwise start another computation beside the unfinished ones.
-_COMPUTING: dict[tuple[Any, ...], _Slot] = {}
-
-
-def clear_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
-
-
-def _digest(result: Analysis) -> int:
-    """Checksum (CRC-32) of what a cached analysis serves: version, parameters and per-cell arrays.
-
-    Taken when the entry is cached and checked on every hit, so an entry changed in place (a caller
-    mutating an array, a stray write) is recomputed instead of served. Under 1 ms for 13,000 cells; the
-    space-time cube is left out."""
-    digest = zlib.crc32(repr((result.dataset_version, result.params)).encode())
-    for values in (
-        result.lattice.cells, result.count, result.weighted, result.intensity, result.density,
-        result.gi.z, result.gi.p_norm, result.gi.gi_bin, result.moran.Is,
-    ):  # fmt: skip
-        digest = zlib.crc32(np.ascontiguousarray(values).data, digest)
-    return digest
-
-
 def analyse(
-    engine: Engine, settings: Settings, areas: Areas, params: AnalysisParams | None = None
+    engine: Engine,
+    settings: Settings,
+    areas: Areas,
+    params: AnalysisParams | None = None,
+    *,
+    cache: AnalysisCache | None = None,
 ) -> Analysis:
-    """The analysis for ``params`` at the current dataset version, from the cache when possible."""
+    """The analysis for ``params`` at the current dataset version: from ``cache`` when it holds it (and
+    kept there when computed), computed afresh without one."""
     params = (params or AnalysisParams()).resolved(settings)
     if params.areas:  # the area filter only selects cells to show: share the whole-study-area result
-        whole = analyse(engine, settings, areas, replace(params, areas=()))
+        whole = analyse(engine, settings, areas, replace(params, areas=()), cache=cache)
         return replace(whole, params=params)
-    slot = (str(engine.url), id(areas), params)
-    if (hit := _cached((*slot, dataset_version(engine)))) is not None:
-        return hit
-    with _LOCK:
-        computing = _COMPUTING.setdefault(slot, _Slot())
-        computing.users += 1
-    try:
-        with computing.lock:
-            # The version again: writes may have landed while this request waited, and the newest version
-            # is what it should see (the requests that waited with it then find it cached).
-            version = dataset_version(engine)
-            key = (*slot, version)
-            if (hit := _cached(key)) is not None:  # computed by the request this one waited for
-                return hit
-            result = compute(engine, settings, areas, params, version)
-            with _LOCK:
-                _CACHE[key] = (result, _digest(result))
-                while len(_CACHE) > CACHE_SIZE:
-                    _CACHE.popitem(last=False)
-            return result
-    finally:
-        with _LOCK:
-            computing.users -= 1
-            if not computing.users:
-                del _COMPUTING[slot]
-
-
-def _cached(key: tuple[Any, ...]) -> Analysis | None:
-    """The cached analysis for ``key`` if its checksum holds; a tampered entry is dropped (and logged)."""
-    with _LOCK:
-        cached = _CACHE.get(key)
-        if cached is not None and _digest(cached[0]) == cached[1]:
-            _CACHE.move_to_end(key)
-            return cached[0]
-        if cached is not None:
-            del _CACHE[key]
-            logger.warning("cached analysis for dataset version %s failed its checksum; recomputing", key[-1])
-    return None
+    if cache is None:
+        return compute(engine, settings, areas, params)
+    return cache.get_or_compute(
+        (str(engine.url), areas, params),
+        lambda: dataset_version(engine),
+        lambda version: compute(engine, settings, areas, params, version),
+    )
 
 
 def compute(

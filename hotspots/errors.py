@@ -39,6 +39,10 @@ class UnknownArea(HotspotsError):
     """An area name or id that the areas file does not define."""
 
 
+class NotFound(HotspotsError):
+    """A stored record (a report by id) that does not exist, or that the asker may not see."""
+
+
 class EmptyData(HotspotsError):
     """A computation was asked for on a window or lattice with nothing in it."""
 

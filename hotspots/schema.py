@@ -24,6 +24,25 @@ metadata = sa.MetaData(
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+#: Columns a batch carries into the report table, in insert order.
+REPORT_COLUMNS = (
+    "source",
+    "source_id",
+    "occurred_at",
+    "reported_at",
+    "category",
+    "lat",
+    "lon",
+    "cell",
+    "area_id",
+    "weight",
+    "note",
+    "import_id",
+    "created_by",
+    "created_at",
+)
+TIME_COLUMNS = ("occurred_at", "reported_at", "created_at")
+
 
 class UtcTimestamp(sa.types.TypeDecorator[datetime]):
     """A tz-aware instant: TIMESTAMPTZ on PostgreSQL, integer microseconds since the epoch (UTC) on SQLite.

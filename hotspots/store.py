@@ -1,8 +1,10 @@
-"""The report store: engine set-up, migrations, batch writes in one transaction, and the read path.
+"""The report store: engine set-up, migrations, change counters, batch writes in one transaction, and the
+read path of the statistics.
 
 SQLite (WAL) is the embedded default; PostgreSQL is the shared multi-user store. The same SQLAlchemy Core
-code serves both; only the bulk-insert path differs (executemany on SQLite, COPY on PostgreSQL), because
-that is where a million rows spend their time.
+code serves both; only the bulk-insert path differs (:mod:`hotspots.bulk_insert`: executemany on SQLite,
+COPY on PostgreSQL), because that is where a million rows spend their time. Report-level queries for
+people (list, read, delete) live in :mod:`hotspots.reports_store`.
 
 >>> from hotspots.config import Settings
 >>> engine = open_store(Settings(database_url="sqlite://"))
@@ -12,15 +14,14 @@ that is where a million rows spend their time.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import sqlalchemy as sa
 from alembic import command
@@ -29,31 +30,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
+from hotspots import bulk_insert
+from hotspots.bulk_insert import ProgressFn
 from hotspots.config import Settings, get_settings
-from hotspots.schema import imports, reports, store_meta
+from hotspots.schema import TIME_COLUMNS, imports, reports, store_meta
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-#: Columns a batch carries into the report table, in insert order.
-REPORT_COLUMNS = (
-    "source",
-    "source_id",
-    "occurred_at",
-    "reported_at",
-    "category",
-    "lat",
-    "lon",
-    "cell",
-    "area_id",
-    "weight",
-    "note",
-    "import_id",
-    "created_by",
-    "created_at",
-)
-_TIME_COLUMNS = ("occurred_at", "reported_at", "created_at")
-#: Batches this large (and at least as large as the table) rebuild the plain indexes after loading (SQLite).
-BULK_LOAD_ROWS = 100_000
-ProgressFn = Callable[[int, int], None]
 
 
 def create_store_engine(settings: Settings | None = None) -> Engine:
@@ -93,6 +75,25 @@ def open_store(settings: Settings | None = None) -> Engine:
     engine = create_store_engine(settings)
     migrate(engine)
     return engine
+
+
+class LazyStore:
+    """A server's store engine: the one it was given, else opened and migrated on first use, once.
+
+    Owned by whoever composes the server (``api.main.create_app``), so two apps never share a pool by
+    accident; ``hotspots serve`` migrates before its workers start, so they only open."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self._engine = engine
+        self._lock = threading.Lock()
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = open_store(self.settings)
+        return self._engine
 
 
 DATASET_VERSION = "dataset_version"
@@ -183,143 +184,6 @@ def bump_version(conn: Connection, key: str = DATASET_VERSION) -> int:
     return int(conn.execute(sa.select(store_meta.c.value).where(store_meta.c.key == key)).scalar_one())
 
 
-def _to_epoch_us(values: pd.Series) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """tz-aware timestamps -> int64 microseconds since the epoch, and the mask of missing ones (NaT)."""
-    ts = pd.to_datetime(values, utc=True).dt.tz_convert(None)
-    return ts.to_numpy(dtype="datetime64[us]").view(np.int64), ts.isna().to_numpy()
-
-
-def _column_values(series: pd.Series) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
-    """A column as numpy values a driver binds (Python objects only for text), and the mask of missing ones."""
-    values = series.to_numpy()
-    if values.dtype.kind in "iub":
-        return values, np.zeros(values.size, dtype=bool)
-    if values.dtype.kind == "f":
-        return values, np.isnan(values)
-    values = series.to_numpy(dtype=object)  # categoricals share their few string objects
-    return values, pd.isna(values)
-
-
-def _nulls_as_none(values: npt.NDArray[Any], missing: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
-    out = values.astype(object)
-    out[missing] = None
-    return out
-
-
-def _sqlite_column(series: pd.Series, is_time: bool) -> tuple[npt.NDArray[Any], str | None]:
-    """Bindable values of one column, or the SQL literal that stands for all of them.
-
-    A column that is all NULL or holds one number throughout the chunk (import id and created_at always;
-    weight, reported_at and note often) goes into the statement once instead of being bound on every row:
-    binding is a good part of the per-row cost. (Text is always bound: no quoting in SQL text.)
-    """
-    values, missing = _to_epoch_us(series) if is_time else _column_values(series)
-    if missing.all():
-        return values, "NULL"
-    if missing.any():
-        return _nulls_as_none(values, missing), None
-    first = values[0]
-    if values.dtype.kind in "if" and np.isfinite(first) and (values == first).all():
-        return values, repr(first.item())
-    return values, None
-
-
-def _sqlite_statement(chunk: pd.DataFrame) -> tuple[str, Iterator[tuple[Any, ...]]]:
-    """The INSERT for one chunk and its parameter rows (built from whole columns, one tuple per row)."""
-    placeholders, bound = [], []
-    for name in REPORT_COLUMNS:
-        values, literal = _sqlite_column(chunk[name], name in _TIME_COLUMNS)
-        if literal is None or name == "source_id":  # always bound, so every row gets its tuple
-            placeholders.append("?")
-            bound.append(values.tolist())
-        else:
-            placeholders.append(literal)
-    sql = (
-        f"INSERT INTO reports ({', '.join(REPORT_COLUMNS)}) VALUES ({', '.join(placeholders)}) "
-        "ON CONFLICT (source, source_id) DO NOTHING"
-    )
-    return sql, zip(*bound, strict=True)
-
-
-def _drop_secondary_indexes(cursor: sqlite3.Cursor, rows: int) -> list[str]:
-    """For a bulk load, drop the report table's plain indexes; returns the statements that rebuild them.
-
-    A batch of at least BULK_LOAD_ROWS rows and at least as many rows as the table holds is loaded faster
-    without them: one sort per index afterwards beats a random B-tree insert per row and index (1M rows
-    into an empty store: ~1.6x less CPU). The unique key stays (it decides what is new). All of it happens
-    inside the import's transaction, so a failed import leaves the indexes as they were.
-    """
-    if rows < BULK_LOAD_ROWS:
-        return []
-    stored = cursor.execute("SELECT max(id) FROM reports").fetchone()[0] or 0
-    if rows < stored:
-        return []
-    plain = [
-        name
-        for _, name, unique, origin, _ in cursor.execute("PRAGMA index_list(reports)")
-        if not unique and origin == "c"
-    ]
-    rebuild = []
-    for name in plain:
-        rebuild.append(
-            cursor.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
-            ).fetchone()[0]
-        )
-        cursor.execute(f'DROP INDEX "{name}"')
-    return rebuild
-
-
-def _insert_sqlite(conn: Connection, batch: pd.DataFrame, progress: ProgressFn | None, chunk: int) -> int:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    rebuild = _drop_secondary_indexes(cursor, len(batch))
-    added = 0
-    n = len(batch)
-    for start in range(0, n, chunk):
-        sql, rows = _sqlite_statement(batch.iloc[start : start + chunk])
-        cursor.executemany(sql, rows)
-        added += max(cursor.rowcount, 0)
-        if progress:
-            progress(min(start + chunk, n), n)
-    for statement in rebuild:
-        cursor.execute(statement)
-    cursor.close()
-    return added
-
-
-def _insert_postgres(conn: Connection, batch: pd.DataFrame, progress: ProgressFn | None, chunk: int) -> int:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS reports_incoming "
-        "(LIKE reports INCLUDING DEFAULTS EXCLUDING CONSTRAINTS) ON COMMIT DELETE ROWS"
-    )
-    cursor.execute("TRUNCATE reports_incoming")
-    columns = ", ".join(REPORT_COLUMNS)
-    n = len(batch)
-    with cursor.copy(f"COPY reports_incoming ({columns}) FROM STDIN") as copy:
-        for start in range(0, n, chunk):
-            part = batch.iloc[start : start + chunk]
-            cols = []
-            for name in REPORT_COLUMNS:
-                if name in _TIME_COLUMNS:
-                    stamps = pd.to_datetime(part[name], utc=True)
-                    values, missing = stamps.to_numpy(dtype=object), stamps.isna().to_numpy()
-                else:
-                    values, missing = _column_values(part[name])
-                cols.append((_nulls_as_none(values, missing) if missing.any() else values).tolist())
-            for row in zip(*cols, strict=True):
-                copy.write_row(row)
-            if progress:
-                progress(min(start + chunk, n), n)
-    cursor.execute(
-        f"INSERT INTO reports ({columns}) SELECT {columns} FROM reports_incoming "
-        "ON CONFLICT (source, source_id) DO NOTHING"
-    )
-    added = cursor.rowcount
-    cursor.close()
-    return max(added, 0)
-
-
 def record_import(
     conn: Connection,
     *,
@@ -360,7 +224,7 @@ def insert_reports(
     if batch.empty:
         return 0
     batch = batch.assign(cell=np.asarray(batch["cell"]).astype(np.uint64).view(np.int64))
-    insert = _insert_sqlite if conn.dialect.name == "sqlite" else _insert_postgres
+    insert = bulk_insert.insert_sqlite if conn.dialect.name == "sqlite" else bulk_insert.insert_postgres
     added = insert(conn, batch, progress, chunk)
     if added:
         bump_version(conn)
@@ -428,7 +292,7 @@ def read_reports(
 
 
 def _decode(frame: pd.DataFrame, dialect: str) -> pd.DataFrame:
-    for name in frame.columns.intersection(list(_TIME_COLUMNS)):
+    for name in frame.columns.intersection(list(TIME_COLUMNS)):
         if dialect == "sqlite":
             frame[name] = pd.to_datetime(frame[name].astype("Int64"), unit="us", utc=True)
         else:

@@ -14,7 +14,6 @@ Drawing it (HTML, PDF, maps and charts) is :mod:`maps.report`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from hotspots import h3grid
 from hotspots.analysis import Analysis, AnalysisParams, analyse
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
@@ -43,6 +43,7 @@ from hotspots.priorities import (
     previous_window_counts,
     priority_list,
 )
+from hotspots.query import parse_week, week_name
 from hotspots.stats.change import BASELINE_WEEKS, WeekOverWeek
 from hotspots.stats.emerging import iso_week_steps
 from hotspots.store import read_reports
@@ -64,26 +65,6 @@ TOP_PLACES = 10
 TOP_PLACES_PER_AREA = 3
 #: How deep the overall ranking is read to find the rest of the municipality's top places.
 _RANKING_DEPTH = 60
-
-WEEK_PATTERN = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
-
-
-def parse_week(week: str) -> pd.Period:
-    """An ISO week like '2026-W47' as a Monday-Sunday period; HotspotsError names the expected form."""
-    match = WEEK_PATTERN.match(week)
-    if match:
-        year, number = int(match.group(1)), int(match.group(2))
-        try:
-            return pd.Period(date.fromisocalendar(year, number, 1), "W-SUN")
-        except ValueError:
-            pass
-    raise HotspotsError(f"week must be an ISO week like '2026-W47', got {week!r}")
-
-
-def week_name(period: pd.Period) -> str:
-    """'2026-W47' for the week's period (ISO year, which differs from the calendar year around New Year)."""
-    year, number, _ = period.start_time.isocalendar()
-    return f"{year}-W{number:02d}"
 
 
 def last_complete_week(timezone: str, now: datetime | None = None) -> str:
@@ -296,20 +277,22 @@ def build_weekly(
     lang: Language = Language.sv,
     window: str = DEFAULT_WINDOW,
     now: datetime | None = None,
+    cache: AnalysisCache | None = None,
 ) -> WeeklyReport:
-    """Gather the week's figures and statistics: everything :mod:`maps.report` draws."""
+    """Gather the week's figures and statistics: everything :mod:`maps.report` draws (the analyses
+    through the caller's ``cache``)."""
     if lang not in REPORT:
         raise HotspotsError(f"language must be one of {sorted(REPORT)}, got {lang!r}")
     period = parse_week(week)
     first, last = period.start_time.date(), period.end_time.date()
     now = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.timezone))
-    analysis = analyse(engine, settings, areas, AnalysisParams(window=window, end=last))
+    analysis = analyse(engine, settings, areas, AnalysisParams(window=window, end=last), cache=cache)
     weeks = pd.period_range(end=period, periods=CHART_WEEKS, freq="W-SUN")
     counts = weekly_counts(engine, settings, areas, weeks)
     group_totals = counts.groupby(level="group", sort=False).sum()
     places = load_places(settings)
     measures = measures_in_week(engine, settings, areas, places, first, last, lang)
-    rank = _ranking(engine, settings, areas, places, last, measures, lang)
+    rank = _ranking(engine, settings, areas, places, last, measures, lang, cache)
     overall = rank(area=None, top=_RANKING_DEPTH).entries
     cell_group = area_groups(areas, analysis.lattice.area_id)
 
@@ -364,10 +347,11 @@ def _ranking(
     last: date,
     measures: list[MeasureFollowUp],
     lang: Language,
+    cache: AnalysisCache | None,
 ) -> Callable[..., PriorityList]:
     """``priority_list`` over the :data:`PRIORITY_WINDOW` ending ``last``, with everything but the area and
     length fixed: the previous window and the measures are read once for all of the report's lists."""
-    analysis = analyse(engine, settings, areas, AnalysisParams(window=PRIORITY_WINDOW, end=last))
+    analysis = analyse(engine, settings, areas, AnalysisParams(window=PRIORITY_WINDOW, end=last), cache=cache)
     return partial(
         priority_list,
         analysis,

@@ -3,19 +3,17 @@
 A hexagon layer picks cells of the analysis lattice and *extensive* per-cell columns (counts, indicator
 columns) that ``HexagonLattice`` sums into parent cells at coarse zooms; ``properties`` then turns the
 sums of one tile into what the browser styles and shows (a Gi* bin, an emerging category, a mean).
-Lattices are built once per (analysis, layer, week) and kept in ``Analysis.extra``, so they live and
-die with the cached analysis.
+Lattices are built once per (analysis, layer, week) and kept in a :class:`LayerLattices` that whoever
+serves tiles owns (the map factory), keyed by the analysis's ETag.
 
->>> # tile = layer_tile(analysis, "hotspots", TMS.tile(15.16, 59.28, 14))
+>>> # tile = layer_tile(analysis, "hotspots", TMS.tile(15.16, 59.28, 14), lattices=LayerLattices())
 >>> # mapbox_vector_tile.decode(tile)["hotspots"]["features"][0]["properties"]
 >>> # {'gi_bin': 3, 'count': 11, 'cells': 1, 'hot_cells': 1, 'z': 4.7}
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
@@ -28,13 +26,13 @@ import shapely
 
 from hotspots.analysis import Analysis
 from hotspots.areas import Areas
-from hotspots.errors import HotspotsError
+from hotspots.lru import LRU
 from hotspots.measures import Measure
+from hotspots.query import InvalidQuery, QueryProblem, parse_week, week_name
 from hotspots.stats.emerging import CATEGORIES
 from maps import mvt
 from maps.tilegrid import BUFFER, TMS, HexagonLattice, cell_feature_ids, clip_rings, lnglat_to_mercator
 
-ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 #: Gi_Bin values from the strongest hot to the weakest cold: a parent hexagon shows the first present.
 BIN_PRECEDENCE = (3, 2, 1, -3, -2, -1)
 #: Heat cells below this share of the densest cell are not drawn (the KDE tail covers the whole lattice).
@@ -58,32 +56,15 @@ class Layer(StrEnum):
 WEEKLY_LAYERS = frozenset({Layer.cells, Layer.hotspots})
 
 
-class UnknownWeek(HotspotsError):
-    """The requested ISO week is not one of the analysis's weekly steps."""
-
-
 def week_index(analysis: Analysis, week: str) -> int:
-    """Column of ``analysis.cube`` (and ``emerging.bins``) holding ISO week ``week`` ('2026-W45')."""
-    match = ISO_WEEK.match(week)
-    if not match:
-        raise UnknownWeek(f"week must look like 2026-W45, got {week!r}")
-    try:
-        monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-    except ValueError as exc:
-        raise UnknownWeek(f"no ISO week {week!r}: {exc}") from exc
-    position = analysis.weeks.get_indexer(pd.PeriodIndex([pd.Period(monday, "W-SUN")]))[0]
+    """Column of ``analysis.cube`` (and ``emerging.bins``) holding ISO week ``week`` ('2026-W45');
+    :class:`~hotspots.query.InvalidQuery` for a malformed week or one outside the analysed weeks."""
+    position = analysis.weeks.get_indexer(pd.PeriodIndex([parse_week(week)]))[0]
     if position < 0:
-        first, last = (w.start_time.isocalendar() for w in (analysis.weeks[0], analysis.weeks[-1]))
-        raise UnknownWeek(
-            f"week {week} is outside the analysed weeks {first.year}-W{first.week:02d}..{last.year}-W{last.week:02d}"
-        )
+        first, last = week_name(analysis.weeks[0]), week_name(analysis.weeks[-1])
+        reason = f"week {week} is outside the analysed weeks {first}..{last}"
+        raise InvalidQuery([QueryProblem("week", week, reason)])
     return int(position)
-
-
-def iso_week_label(period: pd.Period) -> str:
-    """'2026-W45' for a weekly period."""
-    iso = period.start_time.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
 
 
 class HexagonLayer(NamedTuple):
@@ -175,17 +156,34 @@ HEXAGON_LAYERS: dict[Layer, HexagonLayer] = {
 }
 
 
+class LayerLattices:
+    """The lattices layers draw, built on a layer's first tile and kept for its next ones: a hexagon
+    layer's by (analysis ETag, layer, week), the measures layer's by (resolution, measures in force).
+
+    An object its owner creates (the map factory), not state on the analysis: a new dataset version is a
+    new analysis ETag, so old lattices are never looked up again and age out of the LRU."""
+
+    def __init__(self, size: int = 128) -> None:
+        self._lattices: LRU[HexagonLattice] = LRU(size)
+
+    def get(self, key: str, build: Callable[[], HexagonLattice]) -> HexagonLattice:
+        """The lattice under ``key``, built (and kept) on a miss; two racing builds give equal lattices."""
+        lattice = self._lattices.get(key)
+        if lattice is None:
+            lattice = build()
+            self._lattices.put(key, lattice)
+        return lattice
+
+    def __len__(self) -> int:
+        return len(self._lattices)
+
+
 def hexagon_lattice(analysis: Analysis, layer: Layer, week: int | None = None) -> HexagonLattice:
-    """The lattice a hexagon layer draws for ``analysis`` (built once, kept with the analysis)."""
-    week = week if layer in WEEKLY_LAYERS else None
-    key = f"tiles/{layer.value}/{week}"
-    if key not in analysis.extra:
-        drawn, columns = HEXAGON_LAYERS[layer].cells_and_columns(analysis, week)
-        analysis.extra[key] = HexagonLattice(
-            analysis.lattice.cells[drawn], {name: column[drawn] for name, column in columns.items()}
-        )
-    lattice: HexagonLattice = analysis.extra[key]
-    return lattice
+    """The lattice a hexagon layer draws for ``analysis`` (``week``: a column of the weekly cube)."""
+    drawn, columns = HEXAGON_LAYERS[layer].cells_and_columns(analysis, week)
+    return HexagonLattice(
+        analysis.lattice.cells[drawn], {name: column[drawn] for name, column in columns.items()}
+    )
 
 
 def measure_lattice(measures: Sequence[Measure], resolution: int) -> HexagonLattice:
@@ -208,22 +206,25 @@ def layer_tile(
     tile: morecantile.Tile,
     week: int | None = None,
     measures: Sequence[Measure] = (),
+    *,
+    lattices: LayerLattices,
 ) -> bytes:
     """MVT bytes of one layer and tile (``mvt.EMPTY_TILE`` when nothing is drawn there).
 
     ``measures`` are those in force during the window (``hotspots.measures.list_measures``), for the
-    measures layer.
+    measures layer; ``lattices`` keeps what the layer's tiles are cut from.
     """
     if layer is Layer.areas:
         return area_outlines(analysis.areas).encode(tile)
+    resolution = analysis.params.resolution
+    assert resolution is not None  # resolved parameters
     if layer is Layer.measures:
-        key = f"tiles/{layer.value}/{measures_key(measures)}"
-        if key not in analysis.extra:
-            assert analysis.params.resolution is not None  # resolved parameters
-            analysis.extra[key] = measure_lattice(measures, analysis.params.resolution)
-        lattice: HexagonLattice = analysis.extra[key]
+        key = f"measures/{resolution}/{measures_key(measures)}"
+        lattice = lattices.get(key, lambda: measure_lattice(measures, resolution))
         return lattice.encode(tile, layer.value)
-    hexagons = hexagon_lattice(analysis, layer, week).select(tile)
+    week = week if layer in WEEKLY_LAYERS else None
+    key = f"{analysis.etag}/{layer.value}/{week}"
+    hexagons = lattices.get(key, lambda: hexagon_lattice(analysis, layer, week)).select(tile)
     if hexagons.cells.size == 0:
         return mvt.EMPTY_TILE
     return mvt.encode_hexagon_layer(

@@ -31,9 +31,10 @@ from jinja2 import Template
 from hotspots.analysis import Analysis
 from hotspots.config import Settings
 from hotspots.priorities import PriorityEntry
+from hotspots.query import week_name
 from hotspots.stats.emerging import CATEGORIES
 from hotspots.words import BIN_KEYS, MAP, Language, emerging_label
-from maps.layers import WEEKLY_LAYERS, Layer, iso_week_label
+from maps.layers import WEEKLY_LAYERS, Layer
 from maps.tilegrid import cell_rings_lnglat
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -216,7 +217,7 @@ def _controls_config(
         "sources": [{"id": t.id, "label": t.label(query.lang)} for t in taxonomy.sources],
         "category": list(query.filters.get("category") or []),
         "source": list(query.filters.get("source") or []),
-        "weeks": [iso_week_label(week) for week in analysis.weeks[-WEEK_STEPS:]],
+        "weeks": [week_name(week) for week in analysis.weeks[-WEEK_STEPS:]],
     }
 
 

@@ -14,7 +14,7 @@ Endpoints (``add_*`` flags switch the optional ones off):
   (cells, heat, hotspots, emerging, measures, areas). ETag from the analysis (dataset version and
   parameters), layer, tile and week; ``If-None-Match`` answers 304. A tile with no features answers
   **204 No Content** (with its ETag): no body to encode or parse, and vector-tile clients treat it as
-  an empty tile. Encoded tiles are kept in an in-memory LRU.
+  an empty tile. Encoded tiles are kept in the factory's ``tile_cache`` LRU.
 - ``GET /map?window=…&category=…&source=…&end=…&lang=en``: the folium page (see ``maps.page``), with its
   own Content-Security-Policy carrying a per-response nonce for folium's inline script and style blocks.
 - ``GET /static/{path}``: the vendored Leaflet, VectorGrid and fullscreen assets and the page's own JS/CSS.
@@ -22,13 +22,11 @@ Endpoints (``add_*`` flags switch the optional ones off):
 
 # No `from __future__ import annotations`: FastAPI must evaluate the endpoints' closures (`Depends(self.…)`).
 
-import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from typing import Annotated
+from urllib.parse import urlsplit
 
 import morecantile
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
@@ -36,17 +34,19 @@ from fastapi.params import Depends as DependsParam
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy.engine import Engine
 
-from hotspots.analysis import Analysis, AnalysisParams, analyse
+from hotspots.analysis import Analysis, analyse
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
-from hotspots.errors import HotspotsError
 from hotspots.lru import LRU
 from hotspots.measures import Measure, list_measures
 from hotspots.priorities import build_priorities
 from hotspots.words import Language
 from maps import mvt
-from maps.layers import WEEKLY_LAYERS, Layer, layer_tile, measures_key, week_index
+from maps.http import etag_matches, strong_etag
+from maps.layers import WEEKLY_LAYERS, Layer, LayerLattices, layer_tile, measures_key, week_index
 from maps.page import PRIORITY_MARKERS, STATIC_DIR, PageQuery, build_page, priority_places
+from maps.query import FilterQuery
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 22
@@ -54,60 +54,10 @@ RouteScope = dict[str, str]
 RouteDependencies = list[tuple[list[RouteScope], list[DependsParam]]]
 
 
-@dataclass
-class MapQuery:
-    """What the map shows: the analysis window and filters shared by the page and its tiles."""
-
-    window: Annotated[
-        str, Query(pattern=r"^\d{1,4}d$", description="Days ending at `end`, e.g. 7d, 28d, 90d.")
-    ] = "28d"
-    category: Annotated[
-        list[str] | None, Query(description="Only reports of these category ids (repeatable).")
-    ] = None
-    source: Annotated[
-        list[str] | None, Query(description="Only reports from these source ids (repeatable).")
-    ] = None
-    end: Annotated[date | None, Query(description="Last day included (default: today, local time).")] = None
-
-    def as_dict(self, exclude_none: bool = True) -> dict[str, Any]:
-        values = {"window": self.window, "category": self.category, "source": self.source, "end": self.end}
-        return {key: value for key, value in values.items() if value is not None or not exclude_none}
-
-    def params(self, settings: Settings) -> AnalysisParams:
-        """Analysis parameters, with unknown category or source ids rejected (422) rather than matching nothing."""
-        taxonomy = settings.taxonomy
-        for name, given, known in (
-            ("category", self.category, {t.id for t in taxonomy.categories}),
-            ("source", self.source, {t.id for t in taxonomy.sources}),
-        ):
-            unknown = sorted(set(given or ()) - known)
-            if unknown:
-                raise HTTPException(422, f"unknown {name} {unknown}; known: {sorted(known)}")
-        return AnalysisParams(
-            window=self.window,
-            end=self.end,
-            categories=tuple(self.category or ()),
-            sources=tuple(self.source or ()),
-        )
-
-    def query_string(self) -> str:
-        """The filters as a URL query (tile URLs repeat the page's filters)."""
-        return urlencode(self.as_dict(), doseq=True)
-
-
 def tile_etag(analysis: Analysis, layer: Layer, tile: morecantile.Tile, variant: str = "") -> str:
     """Strong ETag of one tile: the analysis's (dataset version + parameters), the layer, the tile and the
     layer's variant (the week, or the measures in force)."""
-    key = f"{analysis.etag}/{layer.value}/{tile.z}/{tile.x}/{tile.y}/{variant}"
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
-
-
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 weak comparison of an If-None-Match header against ``etag``."""
-    if not if_none_match:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
+    return strong_etag(analysis.etag, layer.value, tile.z, tile.x, tile.y, variant)
 
 
 def page_csp(nonce: str, basemap_url: str) -> str:
@@ -131,23 +81,27 @@ class MapFactory:
     without ``router_prefix``) with dependencies added to those routes, e.g. the access rules of the app.
     ``router_prefix`` must equal the prefix the router is included under: the page builds tile and
     asset URLs from it.
+
+    The caches are fields too, so the app that composes the router owns them: ``analyses`` (pass the
+    app's own, which its other routes share), ``lattices`` (what each layer's tiles are cut from) and
+    ``tile_cache`` (encoded tiles by ETag). Errors are raised as the domain's (``hotspots.errors``; a bad query
+    value is :class:`~hotspots.query.InvalidQuery`): the app's exception handlers give them its error body.
     """
 
     engine_dependency: Callable[..., Engine | Awaitable[Engine]]
     settings_dependency: Callable[..., Settings | Awaitable[Settings]]
     areas_dependency: Callable[..., Areas | Awaitable[Areas]]
-    query_dependency: type[MapQuery] = MapQuery
     route_dependencies: RouteDependencies = field(default_factory=list)
     router_prefix: str = ""
-    tile_cache_size: int = 2048
+    analyses: AnalysisCache = field(default_factory=AnalysisCache)
+    lattices: LayerLattices = field(default_factory=LayerLattices)
+    tile_cache: LRU[bytes] = field(default_factory=lambda: LRU(2048))
     add_page: bool = True
     add_static: bool = True
     router: APIRouter = field(init=False)
-    cache: LRU[bytes] = field(init=False)
 
     def __post_init__(self) -> None:
         self.router = APIRouter()
-        self.cache = LRU(self.tile_cache_size)
         self.register_routes()
 
     def register_routes(self) -> None:
@@ -166,11 +120,8 @@ class MapFactory:
             for dependency in dependencies
         ]
 
-    def _analysis(self, query: MapQuery, engine: Engine, settings: Settings, areas: Areas) -> Analysis:
-        try:
-            return analyse(engine, settings, areas, query.params(settings))
-        except HotspotsError as exc:
-            raise HTTPException(422, str(exc)) from exc
+    def _analysis(self, query: FilterQuery, engine: Engine, settings: Settings, areas: Areas) -> Analysis:
+        return analyse(engine, settings, areas, query.params(settings), cache=self.analyses)
 
     @staticmethod
     def _measures(engine: Engine, analysis: Analysis) -> list[Measure]:
@@ -199,35 +150,30 @@ class MapFactory:
             z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
             x: Annotated[int, Path(ge=0)],
             y: Annotated[int, Path(ge=0)],
-            query: Annotated[MapQuery, Depends(self.query_dependency)],
+            query: Annotated[FilterQuery, Query()],
             engine: Annotated[Engine, Depends(self.engine_dependency)],
             settings: Annotated[Settings, Depends(self.settings_dependency)],
             areas: Annotated[Areas, Depends(self.areas_dependency)],
             week: Annotated[
                 str | None,
-                Query(
-                    pattern=r"^\d{4}-W\d{2}$", description="ISO week (2026-W45): that week's counts and Gi*."
-                ),
+                Query(description="ISO week (2026-W45): that week's counts and Gi*.", examples=["2026-W45"]),
             ] = None,
         ) -> Response:
             if x >= 2**z or y >= 2**z:
                 raise HTTPException(404, f"no tile {z}/{x}/{y}")
             analysis = self._analysis(query, engine, settings, areas)
             week = week if layer in WEEKLY_LAYERS else None
-            try:
-                column = None if week is None else week_index(analysis, week)
-            except HotspotsError as exc:
-                raise HTTPException(422, str(exc)) from exc
+            column = None if week is None else week_index(analysis, week)
             measures = self._measures(engine, analysis) if layer is Layer.measures else []
             xyz = morecantile.Tile(x, y, z)
             etag = tile_etag(analysis, layer, xyz, week or measures_key(measures))
             headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
             if etag_matches(request.headers.get("if-none-match"), etag):
                 return Response(status_code=304, headers=headers)
-            body = self.cache.get(etag)
+            body = self.tile_cache.get(etag)
             if body is None:
-                body = layer_tile(analysis, layer, xyz, column, measures)
-                self.cache.put(etag, body)
+                body = layer_tile(analysis, layer, xyz, column, measures, lattices=self.lattices)
+                self.tile_cache.put(etag, body)
             if body == mvt.EMPTY_TILE:
                 return Response(status_code=204, headers=headers)
             return Response(body, media_type=MVT_MEDIA_TYPE, headers=headers)
@@ -248,7 +194,7 @@ class MapFactory:
             },
         )
         def map_page(
-            query: Annotated[MapQuery, Depends(self.query_dependency)],
+            query: Annotated[FilterQuery, Query()],
             engine: Annotated[Engine, Depends(self.engine_dependency)],
             settings: Annotated[Settings, Depends(self.settings_dependency)],
             areas: Annotated[Areas, Depends(self.areas_dependency)],
@@ -263,6 +209,7 @@ class MapFactory:
                 top=PRIORITY_MARKERS,
                 lang=lang,
                 with_follow_up=False,
+                cache=self.analyses,
             )
             nonce = secrets.token_urlsafe(18)
             html = build_page(

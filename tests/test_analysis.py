@@ -13,6 +13,7 @@ from pyproj import Transformer
 
 from hotspots import h3grid
 from hotspots.analysis import AnalysisParams, analyse, build_lattice, window_bounds
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.errors import HotspotsError
 from tests.conftest import DemoStore
 
@@ -25,12 +26,18 @@ def active_at(truth: pd.DataFrame, week: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def result(demo_store: DemoStore):  # type: ignore[no-untyped-def]
+def cache() -> AnalysisCache:
+    return AnalysisCache()
+
+
+@pytest.fixture(scope="module")
+def result(demo_store: DemoStore, cache: AnalysisCache):  # type: ignore[no-untyped-def]
     return analyse(
         demo_store.engine,
         demo_store.settings,
         demo_store.areas,
         AnalysisParams(window="28d", end=demo_store.end),
+        cache=cache,
     )
 
 
@@ -65,12 +72,17 @@ def test_zero_cells_are_part_of_the_lattice(result) -> None:  # type: ignore[no-
     assert result.count.sum() == result.reports_in_window
 
 
-def test_area_filter_selects_cells_without_changing_their_statistics(demo_store: DemoStore, result) -> None:  # type: ignore[no-untyped-def]
+def test_area_filter_selects_cells_without_changing_their_statistics(
+    demo_store: DemoStore,
+    result,
+    cache: AnalysisCache,  # type: ignore[no-untyped-def]
+) -> None:
     vivalla = analyse(
         demo_store.engine,
         demo_store.settings,
         demo_store.areas,
         AnalysisParams(window="28d", end=demo_store.end, areas=("vivalla",)),
+        cache=cache,
     )
     part = vivalla.frame().set_index("cell")
     whole = result.frame().set_index("cell")
@@ -79,14 +91,32 @@ def test_area_filter_selects_cells_without_changing_their_statistics(demo_store:
     assert vivalla.summary()["reports"] == int(part["count"].sum())
 
 
-def test_results_are_cached_until_the_data_changes(demo_store: DemoStore, result) -> None:  # type: ignore[no-untyped-def]
+def test_results_are_cached_until_the_data_changes(
+    demo_store: DemoStore,
+    result,
+    cache: AnalysisCache,  # type: ignore[no-untyped-def]
+) -> None:
     again = analyse(
-        demo_store.engine, demo_store.settings, demo_store.areas, AnalysisParams(end=demo_store.end)
+        demo_store.engine,
+        demo_store.settings,
+        demo_store.areas,
+        AnalysisParams(end=demo_store.end),
+        cache=cache,
     )
     assert again is result
     assert again.etag == result.etag
     other = dataclasses.replace(AnalysisParams(end=demo_store.end), window="7d")
     assert analyse(demo_store.engine, demo_store.settings, demo_store.areas, other).etag != result.etag
+    assert (
+        analyse(  # another owner's cache (another app) never serves this one's entry
+            demo_store.engine,
+            demo_store.settings,
+            demo_store.areas,
+            AnalysisParams(end=demo_store.end),
+            cache=AnalysisCache(),
+        )
+        is not result
+    )
 
 
 def test_window_is_whole_local_days() -> None:

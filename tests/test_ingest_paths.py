@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hotspots import ingest, store
+from hotspots import bulk_insert, ingest, store
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.h3grid import latlng_to_cells
@@ -80,7 +80,7 @@ def test_every_value_survives_chunk_boundaries(store_url: str, chunk: int) -> No
 
 @pytest.fixture
 def bulk_from_20_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "BULK_LOAD_ROWS", 20)
+    monkeypatch.setattr(bulk_insert, "BULK_LOAD_ROWS", 20)
 
 
 def sqlite_indexes(url: str) -> set[str]:

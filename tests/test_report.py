@@ -22,8 +22,9 @@ from hotspots import h3grid
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.measures import record_measure
+from hotspots.query import parse_week, week_name
 from hotspots.store import open_store
-from hotspots.weekly import WeeklyReport, build_weekly, parse_week, week_name
+from hotspots.weekly import WeeklyReport, build_weekly
 from maps.report import charts
 from maps.report.weekly import render_html, render_pdf
 from tests.conftest import DemoStore

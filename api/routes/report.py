@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import (
     STATISTICS,
+    AnalysesDep,
     AreasDep,
     EngineDep,
     SettingsDep,
@@ -17,7 +18,8 @@ from api.deps import (
     raise_if_not_modified,
 )
 from api.errors import responses
-from hotspots.weekly import last_complete_week, parse_week
+from hotspots.query import parse_week, week_name
+from hotspots.weekly import last_complete_week
 from hotspots.words import Language
 from maps.report.weekly import render_weekly
 
@@ -42,14 +44,11 @@ async def weekly(
     engine: EngineDep,
     settings: SettingsDep,
     areas: AreasDep,
+    analyses: AnalysesDep,
     versions: VersionsDep,
     week: Annotated[
         str | None,
-        Query(
-            pattern=r"^\d{4}-W\d{2}$",
-            description="ISO-vecka (standard: senaste hela) / ISO week",
-            examples=["2026-W46"],
-        ),
+        Query(description="ISO-vecka (standard: senaste hela) / ISO week", examples=["2026-W46"]),
     ] = None,
     format: Annotated[Literal["html", "pdf"], Query(description="html eller pdf (A4)")] = "html",
     lang: Annotated[Language, Query(description="Språk / language")] = Language.sv,
@@ -57,14 +56,16 @@ async def weekly(
     """Per partnerskapsområde och övriga kommunen: veckans rapporter mot förra veckan och 4-veckorssnittet,
     topplatser med skäl, framväxande hotspots (new, intensifying, persistent), insatser med uppföljning,
     karta och diagram."""
-    chosen = week or last_complete_week(settings.timezone)
-    parse_week(chosen)  # 422 (domain error) for a week like 2026-W60
+    chosen = week_name(parse_week(week)) if week else last_complete_week(settings.timezone)  # 422: 2026-W60
     etag = f'"report-{versions.dataset}-{chosen}-{lang}-{format}"'
     raise_if_not_modified(request, etag)
     body, media = await cached_body(
         request,
         etag,
-        lambda: (render_weekly(engine, settings, areas, chosen, lang=lang, fmt=format), MEDIA_TYPES[format]),
+        lambda: (
+            render_weekly(engine, settings, areas, chosen, lang=lang, fmt=format, cache=analyses),
+            MEDIA_TYPES[format],
+        ),
     )
     headers = cache_headers(etag)
     if format == "pdf":

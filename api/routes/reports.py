@@ -7,24 +7,23 @@ same validation as ``hotspots import``: all-or-nothing by default, and a 422 lis
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as Path_
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from api.deps import REPORT_DATA, AreasDep, CurrentUser, EngineDep, SettingsDep, area_scope
-from api.errors import ApiError, responses
-from hotspots import audit, ingest, store
+from api.errors import responses
+from hotspots import audit, ingest, reports_store
 from hotspots.accounts import User
 from hotspots.ingest import MAX_NOTE_CHARS, MAX_WEIGHT, ImportResult
-from hotspots.schema import reports
+from hotspots.reports_store import ReportFilter
 
 router = APIRouter(
     prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA], responses=responses(401, 403, 422)
@@ -32,7 +31,6 @@ router = APIRouter(
 
 MAX_BATCH = 10_000
 MAX_PAGE = 1000
-_OUT_COLUMNS = ("id", *store.REPORT_COLUMNS)
 
 
 class ReportIn(BaseModel):
@@ -217,18 +215,6 @@ def _report_out(frame: pd.DataFrame) -> list[ReportOut]:
     return [ReportOut.model_validate(row) for row in frame.to_dict(orient="records")]
 
 
-def _select(where: list[Any]) -> sa.Select[Any]:
-    return sa.select(*(reports.c[name] for name in _OUT_COLUMNS)).where(*where)
-
-
-def _frame(engine: Engine, stmt: sa.Select[Any]) -> pd.DataFrame:
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=list(_OUT_COLUMNS))
-    frame["cell"] = frame["cell"].to_numpy(dtype=np.int64).view(np.uint64) if len(frame) else frame["cell"]
-    return frame
-
-
 @router.get("", summary="Lista rapporter med filter / list reports with filters")
 def list_reports(
     request: Request,
@@ -245,49 +231,17 @@ def list_reports(
 ) -> ReportPage:
     """Newest first. Times without an offset are read as UTC."""
     scope = area_scope(user, areas, area)
-    where: list[Any] = []
-    if since is not None:
-        where.append(reports.c.occurred_at >= _aware(since))
-    if until is not None:
-        where.append(reports.c.occurred_at < _aware(until))
-    if category:
-        where.append(reports.c.category.in_(category))
-    if source:
-        where.append(reports.c.source.in_(source))
-    if scope:
-        where.append(reports.c.area_id.in_(scope))
-    with engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(reports).where(*where)).scalar_one()
-    frame = _frame(
-        engine,
-        _select(where)
-        .order_by(reports.c.occurred_at.desc(), reports.c.id.desc())
-        .limit(limit)
-        .offset(offset),
-    )
+    which = ReportFilter(since, until, tuple(category or ()), tuple(source or ()), scope)
+    page = reports_store.list_reports(engine, which, limit=limit, offset=offset)
     audit.record(
         engine,
         actor=user.name,
         action="reports.list",
         resource=request.url.path,
         detail={k: request.query_params.getlist(k) for k in request.query_params} | {"area": list(scope)},
-        rows=len(frame),
+        rows=len(page.frame),
     )
-    return ReportPage(items=_report_out(frame), total=int(total), limit=limit, offset=offset)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _visible_report(engine: Engine, user: User, report_id: int) -> pd.DataFrame:
-    where = [reports.c.id == report_id]
-    if user.limited:
-        where.append(reports.c.area_id.in_(user.areas))
-    frame = _frame(engine, _select(where))
-    if frame.empty:
-        raise ApiError(404, f"Rapport {report_id} finns inte / report not found")
-    return frame
+    return ReportPage(items=_report_out(page.frame), total=page.total, limit=limit, offset=offset)
 
 
 ReportId = Annotated[int, Path_(ge=1, le=2**62, description="Rapportens id / report id")]
@@ -295,7 +249,7 @@ ReportId = Annotated[int, Path_(ge=1, le=2**62, description="Rapportens id / rep
 
 @router.get("/{report_id}", summary="En rapport / one report", responses=responses(404))
 def get_report(report_id: ReportId, engine: EngineDep, user: CurrentUser) -> ReportOut:
-    frame = _visible_report(engine, user, report_id)
+    frame = reports_store.get_report(engine, report_id, areas=user.areas if user.limited else ())
     audit.record(engine, actor=user.name, action="reports.read", resource=f"/reports/{report_id}", rows=1)
     return _report_out(frame)[0]
 
@@ -305,9 +259,12 @@ def get_report(report_id: ReportId, engine: EngineDep, user: CurrentUser) -> Rep
 )
 def delete_report(report_id: ReportId, engine: EngineDep, user: CurrentUser) -> Response:
     """Deleting bumps the dataset version, so every derived result (statistics, ETags) is recomputed."""
-    _visible_report(engine, user, report_id)
-    with store.transaction(engine) as conn:
-        conn.execute(sa.delete(reports).where(reports.c.id == report_id))
-        store.bump_version(conn)
-        audit.record(conn, actor=user.name, action="reports.delete", resource=f"/reports/{report_id}", rows=1)
+    reports_store.delete_report(
+        engine,
+        report_id,
+        areas=user.areas if user.limited else (),
+        on_delete=partial(
+            audit.record, actor=user.name, action="reports.delete", resource=f"/reports/{report_id}", rows=1
+        ),
+    )
     return Response(status_code=204)

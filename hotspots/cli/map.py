@@ -36,17 +36,25 @@ def map_command(
 ) -> None:
     """A self-contained HTML map of the current picture (hot cells, areas, priority places)."""
     from hotspots.analysis import analyse
+    from hotspots.analysis_cache import AnalysisCache
     from hotspots.priorities import build_priorities
     from maps.page import PRIORITY_MARKERS, PageQuery, priority_places, standalone_page
 
     settings = get_settings()
     try:
         params = params_from_options(window, end, area, category, source)
-        engine, areas = open_store(settings), load_areas(settings)
-        with err_console.status("computing…"):
-            analysis = analyse(engine, settings, areas, params)
+        engine, areas, cache = open_store(settings), load_areas(settings), AnalysisCache()
+        with err_console.status("computing…"):  # the page and its markers share one analysis
+            analysis = analyse(engine, settings, areas, params, cache=cache)
             priorities = build_priorities(
-                engine, settings, areas, params, top=PRIORITY_MARKERS, lang=lang.value, with_follow_up=False
+                engine,
+                settings,
+                areas,
+                params,
+                top=PRIORITY_MARKERS,
+                lang=lang.value,
+                with_follow_up=False,
+                cache=cache,
             )
     except HotspotsError as exc:
         raise fail(exc) from exc

@@ -24,7 +24,8 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from hotspots import h3grid
-from hotspots.analysis import Analysis, AnalysisParams, analyse, parse_window, window_bounds
+from hotspots.analysis import Analysis, AnalysisParams, analyse, window_bounds
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings, Taxonomy
 from hotspots.places import Places, load_places
@@ -32,6 +33,7 @@ from hotspots.priorities.entries import PriorityEntry, PriorityList
 from hotspots.priorities.grouping import group_places
 from hotspots.priorities.reasons import reasons_for
 from hotspots.priorities.scoring import ScoreWeights, analysis_scores
+from hotspots.query import parse_window
 from hotspots.stats.kde import to_sweref
 from hotspots.store import read_reports
 from hotspots.words import OUTSIDE_AREAS, REASONS, Language, emerging_label
@@ -236,12 +238,13 @@ def build_priorities(
     lang: str = Language.sv,
     places: Places | None = None,
     with_follow_up: bool = True,
+    cache: AnalysisCache | None = None,
 ) -> PriorityList:
-    """Analyse (cached), add the previous window and the measures in force, and rank: the one call the CLI
-    and the API make."""
+    """Analyse (through the caller's ``cache``), add the previous window and the measures in force, and
+    rank: the one call the CLI and the API make."""
     from hotspots.measures import follow_up, list_measures
 
-    analysis = analyse(engine, settings, areas, params)
+    analysis = analyse(engine, settings, areas, params, cache=cache)
     last_day = analysis.params.end
     assert last_day is not None
     first_day = last_day - timedelta(days=parse_window(analysis.params.window) - 1)

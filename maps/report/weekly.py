@@ -20,10 +20,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
-from hotspots.analysis import parse_window
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
+from hotspots.query import parse_window
 from hotspots.weekly import (
     CHART_WEEKS,
     PRIORITY_WINDOW,
@@ -151,9 +152,10 @@ def render_weekly(
     week: str,
     lang: Language = Language.sv,
     fmt: Format = "html",
+    cache: AnalysisCache | None = None,
 ) -> bytes:
     """The weekly report for ``week`` ('2026-W47') as HTML (UTF-8) or PDF bytes: what the API and CLI serve."""
     if fmt not in ("html", "pdf"):
         raise HotspotsError(f"format must be 'html' or 'pdf', got {fmt!r}")
-    html = render_html(build_weekly(engine, settings, areas, week, lang=lang), settings)
+    html = render_html(build_weekly(engine, settings, areas, week, lang=lang, cache=cache), settings)
     return render_pdf(html) if fmt == "pdf" else html.encode("utf-8")

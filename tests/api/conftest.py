@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from hotspots import accounts, analysis, ingest
+from hotspots import accounts, ingest
 from hotspots.accounts import Role
 from hotspots.areas import Areas
 from hotspots.config import Settings
@@ -96,7 +96,6 @@ def seed_rows(areas: Areas) -> pd.DataFrame:
 
 
 def make_api(settings: Settings, areas: Areas) -> Api:
-    analysis.clear_cache()  # the PostgreSQL test database is reused: never serve a previous test's result
     engine = open_store(settings)
     ingest.import_frame(engine, seed_rows(areas), settings=settings, areas=areas, created_by="seed")
     keys = {}

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from hotspots.accounts import Role, add_user
 from hotspots.analysis import Analysis, AnalysisParams, analyse
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.config import Settings
 from maps.routes import MapFactory
 from tests.conftest import DemoStore
@@ -48,11 +49,14 @@ class MapServer(NamedTuple):
     real_app: bool
     demo: DemoStore
     settings: Settings
+    analyses: AnalysisCache  # the tests' own, apart from the server's
 
     def analysis(self, **params: Any) -> Analysis:
         """The analysis the page and tiles show for ``params`` (the demo's last day unless given)."""
         params.setdefault("end", self.demo.end)
-        return analyse(self.demo.engine, self.settings, self.demo.areas, AnalysisParams(**params))
+        return analyse(
+            self.demo.engine, self.settings, self.demo.areas, AnalysisParams(**params), cache=self.analyses
+        )
 
 
 def minimal_app(demo: DemoStore, settings: Settings) -> FastAPI:
@@ -102,7 +106,7 @@ def map_server(demo_store: DemoStore) -> Iterator[MapServer]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield MapServer(f"http://127.0.0.1:{port}", app is not None, demo_store, settings)
+    yield MapServer(f"http://127.0.0.1:{port}", app is not None, demo_store, settings, AnalysisCache())
     server.should_exit = True
     thread.join(timeout=10)
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from hotspots.h3grid import latlng_to_cells
-from hotspots.store import REPORT_COLUMNS
+from hotspots.schema import REPORT_COLUMNS
 
 #: A box around central Örebro: every point is inside the municipality, so every generated row is valid.
 LAT_RANGE = (59.255, 59.295)

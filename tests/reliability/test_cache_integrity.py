@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from hotspots import analysis, ingest
 from hotspots.analysis import Analysis, AnalysisParams, analyse
+from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.store import open_store
@@ -29,30 +30,34 @@ PARAMS = AnalysisParams(window="28d", permutations=0)
 
 @pytest.fixture
 def small_store(tmp_path: Path, areas: Areas) -> Iterator[tuple[Settings, Engine]]:
-    """A SQLite store with 800 reports of the last 20 days, and an empty analysis cache."""
+    """A SQLite store with 800 reports of the last 20 days."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", permutations=0)
     engine = open_store(settings)
     csv = write_reports_csv(tmp_path / "first.csv", 800, prefix="first", days=20)
     ingest.import_file(engine, csv, settings=settings, areas=areas)
-    analysis.clear_cache()
     yield settings, engine
-    analysis.clear_cache()
     engine.dispose()
 
 
+@pytest.fixture
+def cache() -> AnalysisCache:
+    """An empty analysis cache, as an app or a command creates one."""
+    return AnalysisCache()
+
+
 def test_a_write_through_another_engine_makes_the_cache_stale(
-    small_store: tuple[Settings, Engine], tmp_path: Path, areas: Areas
+    small_store: tuple[Settings, Engine], tmp_path: Path, areas: Areas, cache: AnalysisCache
 ) -> None:
     settings, engine = small_store
-    first = analyse(engine, settings, areas, PARAMS)
-    assert analyse(engine, settings, areas, PARAMS) is first
+    first = analyse(engine, settings, areas, PARAMS, cache=cache)
+    assert analyse(engine, settings, areas, PARAMS, cache=cache) is first
 
     other_worker = open_store(settings)  # another engine on the store, as another API worker or the CLI
     more = write_reports_csv(tmp_path / "more.csv", 300, prefix="more", seed=1, days=20)
     assert ingest.import_file(other_worker, more, settings=settings, areas=areas).rows_added == 300
     other_worker.dispose()
 
-    second = analyse(engine, settings, areas, PARAMS)
+    second = analyse(engine, settings, areas, PARAMS, cache=cache)
     assert second is not first
     assert second.dataset_version == first.dataset_version + 1
     assert second.reports_in_window == first.reports_in_window + 300
@@ -72,24 +77,29 @@ def test_a_cached_entry_changed_in_place_is_recomputed(
     areas: Areas,
     tamper: Callable[[Analysis], object],
     caplog: pytest.LogCaptureFixture,
+    cache: AnalysisCache,
 ) -> None:
     settings, engine = small_store
-    cached = analyse(engine, settings, areas, PARAMS)
+    cached = analyse(engine, settings, areas, PARAMS, cache=cache)
     truth = (cached.count.copy(), cached.gi.z.copy(), cached.dataset_version)
     tamper(cached)
 
-    with caplog.at_level(logging.WARNING, logger="hotspots.analysis"):
-        served = analyse(engine, settings, areas, PARAMS)
+    with caplog.at_level(logging.WARNING, logger="hotspots.analysis_cache"):
+        served = analyse(engine, settings, areas, PARAMS, cache=cache)
     assert served is not cached
     assert "checksum" in caplog.text
     np.testing.assert_array_equal(served.count, truth[0])
     np.testing.assert_allclose(served.gi.z, truth[1])
     assert served.dataset_version == truth[2]
-    assert analyse(engine, settings, areas, PARAMS) is served  # the fresh entry is cached
+    assert analyse(engine, settings, areas, PARAMS, cache=cache) is served  # the fresh entry is cached
 
 
 def test_a_stream_of_writes_computes_one_version_at_a_time_and_waiters_get_the_newest(
-    small_store: tuple[Settings, Engine], tmp_path: Path, areas: Areas, monkeypatch: pytest.MonkeyPatch
+    small_store: tuple[Settings, Engine],
+    tmp_path: Path,
+    areas: Areas,
+    monkeypatch: pytest.MonkeyPatch,
+    cache: AnalysisCache,
 ) -> None:
     """After each write every reader of a worker misses at once. They must wait for one computation, not
     start one per version beside the unfinished ones (the soak's recompute storm), and whoever waited
@@ -118,7 +128,7 @@ def test_a_stream_of_writes_computes_one_version_at_a_time_and_waiters_get_the_n
     results: list[Analysis] = []
 
     def read() -> None:
-        results.append(analyse(engine, settings, areas, PARAMS))
+        results.append(analyse(engine, settings, areas, PARAMS, cache=cache))
 
     first = threading.Thread(target=read)
     first.start()
