@@ -60,8 +60,12 @@ class MapServer(NamedTuple):
 
 
 def minimal_app(demo: DemoStore, settings: Settings) -> FastAPI:
-    """The map router alone, for as long as the API app does not mount it."""
+    """The map router alone (no access rules), with the app's error handlers: maps raise domain errors and
+    the composing app gives them its one error body."""
+    from api.errors import install_error_handlers
+
     app = FastAPI()
+    install_error_handlers(app)
     factory = MapFactory(
         engine_dependency=lambda: demo.engine,
         settings_dependency=lambda: settings,
