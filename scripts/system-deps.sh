@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses, installed only when missing (needs root; otherwise says what to do).
 #   chromium     - real-browser tests of the map (Playwright drives /usr/bin/chromium)
+#   nodejs, npm  - the JavaScript vector-tile decoder test (tests/tiles/js)
 #   poppler-utils- pdftotext/pdftoppm for the weekly-report PDF tests
 #   fonts-dejavu - a font with Swedish characters for WeasyPrint and matplotlib
 set -euo pipefail
 missing=()
-command -v chromium >/dev/null || missing+=(chromium)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi

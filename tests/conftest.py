@@ -1,12 +1,19 @@
 """Shared fixtures: settings on a throwaway SQLite file, and a throwaway PostgreSQL database per run.
 
-Storage tests take the ``store_url`` fixture, parametrised over both back ends. PostgreSQL is the server on
-127.0.0.1:5432 (user ``postgres``, trust auth); when none answers those tests skip and say why.
+Storage tests take the ``store_url`` fixture, parametrised over both back ends. PostgreSQL is the server at
+``HOTSPOTS_TEST_PG`` (default 127.0.0.1:5432, user ``postgres``, trust auth). When a server, the browser or
+node is missing, the tests that need it skip and say why -- unless ``HOTSPOTS_REQUIRE_POSTGRES`` /
+``HOTSPOTS_REQUIRE_BROWSER`` is set (as ``.ci/run`` does), when they fail: CI cannot go green by skipping.
+
+Markers follow the fixtures: a test that reaches PostgreSQL is marked ``postgres``, one that drives
+Chromium ``browser`` (``pytest -m postgres`` runs exactly the former). The session also fails if the
+run changed ``git status``: tests never write tracked files.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -24,6 +31,63 @@ from hotspots.config import Settings
 from hotspots.store import open_store
 
 PG_ADMIN_URL = os.environ.get("HOTSPOTS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def skip_or_fail(requirement: str, reason: str) -> None:
+    """Skip for a missing service or tool -- or fail when ``HOTSPOTS_REQUIRE_<requirement>`` is set."""
+    variable = f"HOTSPOTS_REQUIRE_{requirement}"
+    if os.environ.get(variable, "") not in {"", "0"}:
+        pytest.fail(f"{reason} (and {variable} is set)", pytrace=False)
+    pytest.skip(reason)
+
+
+#: Fixtures that mean "this test reaches PostgreSQL" / "this test drives Chromium".
+MARKED_BY_FIXTURE = {"pg_database": "postgres", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they use, so ``-m postgres`` / ``-m browser`` select them without hand-kept
+    decorators; ``store_url``'s PostgreSQL case reaches the server only at run time, so its id counts."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKED_BY_FIXTURE.items():
+            if fixture in fixtures:
+                item.add_marker(marker)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("store_url") == "postgres":
+            item.add_marker("postgres")
+
+
+_STATUS_BEFORE = pytest.StashKey[str | None]()
+
+
+def _git_status() -> str | None:
+    """``git status --porcelain`` of the checkout, or None outside a git work tree."""
+    try:
+        done = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the xdist controller (or a plain run) checks, once
+        session.config.stash[_STATUS_BEFORE] = _git_status()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_STATUS_BEFORE, None)
+    after = _git_status() if before is not None else None
+    if before is None or after is None or after == before:
+        return
+    changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
+    session.config.get_terminal_writer().line(
+        "FAILED: the tests changed the work tree (git status --porcelain): " + "; ".join(changed), red=True
+    )
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _pg_reachable() -> str | None:
@@ -45,7 +109,7 @@ def pg_database() -> Iterator[str]:
     """URL of a fresh database on the local PostgreSQL server, dropped after the session."""
     reason = _pg_reachable()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail("POSTGRES", reason)
     name = f"hotspots_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

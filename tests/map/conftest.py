@@ -1,8 +1,9 @@
-"""A served demo instance for the map tests: the real app when it mounts the map, else the map router alone.
+"""A served demo instance for the map tests: the real API app (login and access rules included), never a
+map router mounted without them.
 
 The server runs uvicorn on a free loopback port in a background thread, over the session's demo store.
 Browser fixtures drive Debian's Chromium through Playwright; they skip (saying why) only when
-/usr/bin/chromium is missing.
+/usr/bin/chromium is missing, and fail instead when ``HOTSPOTS_REQUIRE_BROWSER`` is set.
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from hotspots.accounts import Role, add_user
+from api.main import create_app
+from hotspots.accounts import Role, add_user, create_key
 from hotspots.analysis import Analysis, AnalysisParams, analyse
 from hotspots.analysis_cache import AnalysisCache
 from hotspots.config import Settings
-from maps.routes import MapFactory
-from tests.conftest import DemoStore
+from tests.conftest import DemoStore, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,15 +40,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: Where tests may leave screenshots (ignored by git); ``make screenshots`` refreshes the README's.
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 USER, PASSWORD = "map-test-est", "map-test-password-1"
 
 
 class MapServer(NamedTuple):
-    """A running app: base URL, whether it is the real API app (login needed) and its demo store."""
+    """The running app: base URL, its demo store and settings."""
 
     url: str
-    real_app: bool
     demo: DemoStore
     settings: Settings
     analyses: AnalysisCache  # the tests' own, apart from the server's
@@ -59,30 +61,13 @@ class MapServer(NamedTuple):
         )
 
 
-def minimal_app(demo: DemoStore, settings: Settings) -> FastAPI:
-    """The map router alone (no access rules), with the app's error handlers: maps raise domain errors and
-    the composing app gives them its one error body."""
-    from api.errors import install_error_handlers
-
-    app = FastAPI()
-    install_error_handlers(app)
-    factory = MapFactory(
-        engine_dependency=lambda: demo.engine,
-        settings_dependency=lambda: settings,
-        areas_dependency=lambda: demo.areas,
-    )
-    app.include_router(factory.router)
-    return app
-
-
-def _real_app(settings: Settings) -> FastAPI | None:
-    """``api.main.create_app`` when it exists and serves /map."""
-    try:
-        from api.main import create_app
-    except ImportError:
-        return None
-    app = create_app(settings)
-    return app if any(getattr(route, "path", None) == "/map" for route in app.routes) else None
+@contextmanager
+def signed_in_client(demo: DemoStore) -> Iterator[TestClient]:
+    """A test client of the real app on ``demo``'s store (the map server's user, who must exist), sending
+    an API key of that EST user."""
+    key = create_key(demo.engine, USER)
+    with TestClient(create_app(demo.settings), headers={"X-API-Key": key}) as client:
+        yield client
 
 
 def _free_port() -> int:
@@ -94,15 +79,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def map_server(demo_store: DemoStore) -> Iterator[MapServer]:
-    settings = demo_store.settings
-    app = _real_app(settings)
-    if app is not None:
-        add_user(demo_store.engine, USER, Role.EST, password=PASSWORD)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app or minimal_app(demo_store, settings), host="127.0.0.1", port=_free_port(), log_level="warning"
-        )
-    )
+    add_user(demo_store.engine, USER, Role.EST, password=PASSWORD)
+    app = create_app(demo_store.settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -110,7 +89,7 @@ def map_server(demo_store: DemoStore) -> Iterator[MapServer]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield MapServer(f"http://127.0.0.1:{port}", app is not None, demo_store, settings, AnalysisCache())
+    yield MapServer(f"http://127.0.0.1:{port}", demo_store, demo_store.settings, AnalysisCache())
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -118,7 +97,7 @@ def map_server(demo_store: DemoStore) -> Iterator[MapServer]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (scripts/system-deps.sh installs Debian's chromium)")
+        skip_or_fail("BROWSER", f"{CHROMIUM} is missing (scripts/system-deps.sh installs Debian's chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -139,7 +118,7 @@ class Console(NamedTuple):
 
 @pytest.fixture
 def open_page(browser: Any, map_server: MapServer) -> Iterator[Callable[..., tuple[Any, Console]]]:
-    """Open a map URL in a fresh context (logged in on the real app); returns (page, console errors)."""
+    """Open a map URL in a fresh context, logged in; returns (page, console errors)."""
     contexts: list[Any] = []
 
     def open_(path: str, *, offline: bool = False, basemap: bool = True) -> tuple[Any, Console]:
@@ -153,11 +132,10 @@ def open_page(browser: Any, map_server: MapServer) -> Iterator[Callable[..., tup
         console = Console([])
         page.on("console", lambda message: console.record(message))
         page.on("pageerror", lambda e: console.errors.append(f"uncaught: {e}"))
-        if map_server.real_app:
-            page.goto(f"{map_server.url}/login?next=/")
-            page.fill("#name", USER)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
+        page.goto(f"{map_server.url}/login?next=/")
+        page.fill("#name", USER)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
         page.goto(map_server.url + path)
         wait_until(page, "() => !!(window.hotspotsMap && window.hotspotsMap.idle())")
         return page, console

@@ -18,6 +18,7 @@ from google.protobuf.internal.encoder import _VarintBytes
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 
 from maps import mvt
+from tests.conftest import skip_or_fail
 
 JS_DIR = Path(__file__).parent / "js"
 Y_DOWN = {"y_coord_down": True}
@@ -75,9 +76,9 @@ def javascript_decode(tile: bytes, tmp_path: Path) -> dict[str, list[dict]]:
     """Features per layer as decoded by @mapbox/vector-tile (tests/tiles/js/decode.mjs)."""
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed: cannot run the JavaScript decoder")
+        skip_or_fail("BROWSER", "node is not installed: cannot run the JavaScript decoder")
     if not (JS_DIR / "node_modules" / "@mapbox" / "vector-tile").is_dir():
-        pytest.skip("JavaScript decoder not installed: run `npm ci --prefix tests/tiles/js`")
+        skip_or_fail("BROWSER", "JavaScript decoder not installed: run `npm ci --prefix tests/tiles/js`")
     path = tmp_path / "tile.mvt"
     path.write_bytes(tile)
     result = subprocess.run(
