@@ -23,7 +23,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from hotspots.accounts import Role, add_user, create_key
+from hotspots.accounts import AccountError, Role, add_user, create_key, get_user
 from hotspots.analysis import Analysis, AnalysisParams, analyse
 from hotspots.analysis_cache import AnalysisCache
 from hotspots.config import Settings
@@ -61,10 +61,18 @@ class MapServer(NamedTuple):
         )
 
 
+def _ensure_user(demo: DemoStore) -> None:
+    """The EST user the map tests sign in as (on a copied store it may be there already)."""
+    try:
+        get_user(demo.engine, USER)
+    except AccountError:
+        add_user(demo.engine, USER, Role.EST, password=PASSWORD)
+
+
 @contextmanager
 def signed_in_client(demo: DemoStore) -> Iterator[TestClient]:
-    """A test client of the real app on ``demo``'s store (the map server's user, who must exist), sending
-    an API key of that EST user."""
+    """A test client of the real app on ``demo``'s store, sending an EST user's API key."""
+    _ensure_user(demo)
     key = create_key(demo.engine, USER)
     with TestClient(create_app(demo.settings), headers={"X-API-Key": key}) as client:
         yield client
@@ -79,7 +87,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def map_server(demo_store: DemoStore) -> Iterator[MapServer]:
-    add_user(demo_store.engine, USER, Role.EST, password=PASSWORD)
+    _ensure_user(demo_store)
     app = create_app(demo_store.settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

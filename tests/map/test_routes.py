@@ -25,6 +25,7 @@ from maps.layers import HEAT_FLOOR
 from maps.page import PageQuery, standalone_page
 from maps.routes import MapFactory, page_csp
 from maps.tilegrid import TMS, cells_from_feature_ids, resolution_for_zoom
+from tests.conftest import DemoStore
 from tests.map.conftest import MapServer, signed_in_client
 
 ORIGIN = (15.2134, 59.2753)  # Örebro, in the middle of the partnership areas
@@ -183,10 +184,10 @@ def test_bad_tile_requests_are_refused(
         assert [detail["field"] for detail in error["details"]] == [field]
 
 
-def test_measures_layer_draws_the_measures_in_force(map_server: MapServer, tmp_path: Path) -> None:
-    shutil.copyfile(map_server.demo.directory / "demo.db", tmp_path / "copy.db")  # with the map's user
+def test_measures_layer_draws_the_measures_in_force(demo_store: DemoStore, tmp_path: Path) -> None:
+    shutil.copyfile(demo_store.directory / "demo.db", tmp_path / "copy.db")
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'copy.db'}")
-    store = map_server.demo._replace(settings=settings, engine=open_store(settings))
+    store = demo_store._replace(settings=settings, engine=open_store(settings))
     tile = TMS.tile(*ORIGIN, 14)
     with signed_in_client(store) as client:
         url = f"/tiles/measures/14/{tile.x}/{tile.y}.mvt"
