@@ -3,11 +3,18 @@ hotspot, GeoJSON follows RFC 7946, ETags answer 304 until a write, bad parameter
 
 from __future__ import annotations
 
+import warnings
+
+import h3
+import libpysal
+import numpy as np
+import pandas as pd
 import shapely
+from esda.getisord import G_Local
+from scipy import stats
 from shapely.geometry import shape
 
-from hotspots import analysis
-from tests.api.conftest import CLUSTER, END, SPARSE, Api
+from tests.api.conftest import CLUSTER, END, SPARSE, Api, seed_rows
 
 Q = {"end": END.isoformat(), "window": "28d"}
 
@@ -41,15 +48,26 @@ def test_geojson_is_rfc7946(api: Api) -> None:
     response = api.client.get(
         "/statistics/cells", headers=api.auth("est"), params=Q | {"min_count": 1, "format": "geojson"}
     )
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/geo+json")
     collection = response.json()
     assert collection["type"] == "FeatureCollection" and "crs" not in collection
-    for feature in collection["features"]:
+    features = {feature["properties"]["cell"]: feature for feature in collection["features"]}
+    assert {cell: f["properties"]["count"] for cell, f in features.items()} == {
+        api.cell("vivalla"): CLUSTER,
+        api.cell("baronbackarna"): SPARSE,
+    }
+    for area_id in ("vivalla", "baronbackarna"):
+        feature = features[api.cell(area_id)]
+        assert feature["type"] == "Feature" and feature["geometry"]["type"] == "Polygon"
         ring = feature["geometry"]["coordinates"][0]
-        assert ring[0] == ring[-1]
+        assert ring[0] == ring[-1]  # closed
         assert shapely.LinearRing(ring).is_ccw  # exterior rings counter-clockwise (RFC 7946 3.1.6)
-        lon, lat = shape(feature["geometry"]).centroid.coords[0]
-        assert 14 < lon < 16 and 59 < lat < 60  # lon, lat order: Örebro
+        # [lon, lat] order: the hexagon is h3's own boundary of the cell and holds the planted reports.
+        hexagon = shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(api.cell(area_id))])
+        assert shape(feature["geometry"]).symmetric_difference(hexagon).area < 1e-12
+        lat, lon = api.point(area_id)
+        assert shape(feature["geometry"]).contains(shapely.Point(lon, lat))
 
 
 def test_etag_answers_304_until_a_write(api: Api) -> None:
@@ -78,12 +96,54 @@ def test_etag_answers_304_until_a_write(api: Api) -> None:
     assert after.json()["reports"] == CLUSTER + SPARSE + 1
 
 
-def test_summary_matches_the_library(api: Api) -> None:
-    params = analysis.AnalysisParams(window="28d", end=END, permutations=None)
-    expected = analysis.analyse(api.engine, api.settings, api.areas, params).summary()
+def reference_bins(cells: list[str], counts: np.ndarray, k: int) -> np.ndarray:
+    """ArcGIS's FDR-corrected Gi_Bin from peers: h3's k-rings, esda's Gi*, scipy's Benjamini-Hochberg."""
+    index = {cell: i for i, cell in enumerate(cells)}
+    neighbours = {
+        i: [index[c] for c in h3.grid_disk(cell, k) if c in index and c != cell] for cell, i in index.items()
+    }
+    with warnings.catch_warnings():  # esda's deprecation chatter; islands are fine here
+        warnings.simplefilter("ignore")
+        gi = G_Local(
+            counts,
+            libpysal.weights.W(neighbours, silence_warnings=True),
+            transform="B",
+            star=True,
+            permutations=0,
+        )
+    q = stats.false_discovery_control(2 * stats.norm.sf(np.abs(gi.Zs)), method="bh")
+    level = np.select([q <= 0.01, q <= 0.05, q <= 0.10], [3, 2, 1], 0)
+    return np.sign(gi.Zs).astype(int) * level
+
+
+def test_summary_matches_an_independent_computation(api: Api) -> None:
+    """Reports per area from the planted seed, hot cells from esda's Gi* over the served lattice."""
+    lattice = api.client.get("/statistics/cells", headers=api.auth("est"), params=Q).json()["cells"]
+    cells = [c["cell"] for c in lattice]
+    area_of = pd.Series([c["area_id"] for c in lattice], index=cells)
+    seed = seed_rows(api.areas)
+    planted = pd.Series(
+        [
+            h3.latlng_to_cell(float(r.lat), float(r.lon), api.settings.analysis_resolution)
+            for r in seed.itertuples()
+        ]
+    ).value_counts()
+    counts = planted.reindex(cells, fill_value=0).astype(float)
+    bins = pd.Series(reference_bins(cells, counts.to_numpy(), api.settings.neighbourhood_k), index=cells)
+
     got = api.client.get("/statistics/summary", headers=api.auth("est"), params=Q).json()
-    assert got["areas"]["vivalla"]["reports"] == expected["areas"]["vivalla"]["reports"] == CLUSTER
-    assert got["hot_cells"] == expected["hot_cells"]
+    assert got["reports"] == len(seed) == CLUSTER + SPARSE
+    assert got["hot_cells"] == {str(p): int((bins == b).sum()) for p, b in ((99, 3), (95, 2), (90, 1))}
+    assert got["hot_cells"]["99"] == 7  # the planted cell and its six neighbours (each k-ring holds it)
+    for area_id, area in got["areas"].items():
+        mine = area_of == area_id
+        assert area["reports"] == int(counts[mine].sum())
+        assert area["cells"] == int(mine.sum())
+        assert (area["hot_99"], area["hot_95"], area["hot_90"]) == tuple(
+            int(((bins == b) & mine).sum()) for b in (3, 2, 1)
+        )
+        assert area["cold"] == int(((bins < 0) & mine).sum())
+    assert got["areas"]["vivalla"]["reports"] == CLUSTER
 
 
 def test_area_and_category_filters(api: Api) -> None:
