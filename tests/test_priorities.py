@@ -87,17 +87,34 @@ def test_obvious_order_on_hand_made_data(hand_made: tuple[Settings, Engine], are
 
 
 def test_reasons_state_the_entrys_numbers(hand_made: tuple[Settings, Engine], areas: Areas) -> None:
-    top = ranked(hand_made, areas).entries[0]
+    plist = ranked(hand_made, areas)
+    top = plist.entries[0]
     assert top.reports == 12 and top.counts == {"observed_dealing": 12}
     assert top.previous_reports == 3 and top.previous_counts == {"suspected_dealing": 3}
-    assert top.reasons[0] == "12 rapporter senaste 28 dagarna (12 observerad försäljning)"
-    assert top.reasons[1] == "föregående 28 dagar: 3"
-    if top.gi_bin > 0:
-        confidence = {3: 99, 2: 95, 1: 90}[top.gi_bin]
-        assert f"signifikant hotspot {confidence} %" in top.reasons
+    # 12 reports in one cell among empty ones: 99 %; 6 syringe finds alone in theirs: 90 %.
+    assert [entry.gi_bin for entry in plist] == [3, 3, 1]
+    assert [entry.hot_weeks for entry in plist] == [1, 0, 1]
+    assert top.reasons == [
+        "12 rapporter senaste 28 dagarna (12 observerad försäljning)",
+        "föregående 28 dagar: 3",
+        "signifikant hotspot 99 %",
+        "sporadisk hotspot 1 vecka",
+    ]
+    swedish = {category.id: category.sv for category in hand_made[0].taxonomy.categories}
+    for entry in plist:
+        confidence = {3: 99, 2: 95, 1: 90}[entry.gi_bin]
+        [(category, count)] = entry.counts.items()  # one category per hand-made place
+        assert entry.reasons[:3] == [
+            f"{entry.reports} rapporter senaste 28 dagarna ({count} {swedish[category]})",
+            f"föregående 28 dagar: {entry.previous_reports}",
+            f"signifikant hotspot {confidence} %",
+        ]
+        pattern = [f"{entry.emerging_label} {entry.hot_weeks} vecka"] if entry.hot_weeks else []
+        assert entry.reasons[3:] == pattern
     english = ranked(hand_made, areas, lang="en").entries[0]
-    assert english.reason.startswith(
-        "12 reports in the last 28 days (12 observed dealing); previous 28 days: 3"
+    assert english.reason == (
+        "12 reports in the last 28 days (12 observed dealing); previous 28 days: 3; "
+        "significant hot spot 99 %; sporadic hot spot 1 week"
     )
 
 
