@@ -3,6 +3,7 @@ page references nothing outside the app."""
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 from collections.abc import Iterator
@@ -16,18 +17,20 @@ import pytest
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
+import maps
 from hotspots import h3grid
 from hotspots.analysis import Analysis
 from hotspots.config import Settings
 from hotspots.measures import record_measure
 from hotspots.store import open_store
 from maps.layers import HEAT_FLOOR
-from maps.page import PageQuery, standalone_page
+from maps.page import PageQuery, standalone_map, standalone_page
 from maps.routes import MapFactory, page_csp
 from maps.tilegrid import TMS, cells_from_feature_ids, resolution_for_zoom
 from tests.conftest import DemoStore
 from tests.map.conftest import MapServer, signed_in_client
 
+STATIC = Path(maps.__file__).parent / "static"
 ORIGIN = (15.2134, 59.2753)  # Örebro, in the middle of the partnership areas
 
 
@@ -235,10 +238,36 @@ def test_page_loads_nothing_from_outside_and_nonces_every_inline_block(
 
 def test_offline_file_inlines_every_asset(map_server: MapServer) -> None:
     analysis = map_server.analysis(window="28d")
-    html = standalone_page(analysis, map_server.settings, PageQuery({"window": "28d"}))
-    assert not re.findall(r'<script[^>]* src=|<link[^>]* rel="stylesheet"', html)
-    assert "L.Control.FullScreen" in html or "fullscreen" in html
-    assert html.count('"type": "Feature"') >= int((analysis.gi.gi_bin > 0).sum())
+    query = PageQuery({"window": "28d"})
+    linked = standalone_map(analysis, map_server.settings, query).get_root().render()
+    scripts = re.findall(r'<script src="static/([^"]+)"', linked)
+    styles = re.findall(r'<link rel="stylesheet" href="static/([^"]+)"', linked)
+    assert {
+        "vendor/leaflet/leaflet.js",
+        "vendor/leaflet.fullscreen/Control.FullScreen.js",
+        "hotspots-map.js",
+    } <= set(scripts)
+    assert {"vendor/leaflet/leaflet.css", "hotspots-map.css"} <= set(styles)
+
+    html = standalone_page(analysis, map_server.settings, query)
+    assert "static/" not in html and not re.findall(r'<script[^>]* src=|<link[^>]* rel="stylesheet"', html)
+    for name in scripts:
+        assert (STATIC / name).read_text("utf-8").replace("</script", "<\\/script") in html, name
+    for name in styles:
+        css = (STATIC / name).read_text("utf-8")
+        local = [
+            u for u in re.findall(r"url\(['\"]?([^'\")]+)['\"]?\)", css) if not u.startswith(("data:", "#"))
+        ]
+        for target in local:  # images travel as data: URIs of the very files
+            assert base64.b64encode((STATIC / name).parent.joinpath(target).read_bytes()).decode() in html
+        for piece in re.split(r"url\([^)]*\)", css):  # the rest of the stylesheet verbatim
+            assert piece in html, name
+    features = html.count('"type": "Feature"')
+    assert (
+        features
+        == int((analysis.gi.gi_bin > 0).sum()) + len(analysis.areas.frame)
+        > len(analysis.areas.frame)
+    )
 
 
 @pytest.mark.parametrize(
