@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -103,7 +102,8 @@ def test_a_stream_of_writes_computes_one_version_at_a_time_and_waiters_get_the_n
 ) -> None:
     """After each write every reader of a worker misses at once. They must wait for one computation, not
     start one per version beside the unfinished ones (the soak's recompute storm), and whoever waited
-    gets the newest version."""
+    gets the newest version. Events order the threads: the first computation is held until every reader
+    has read its dataset version and so missed the (still empty) cache."""
     settings, engine = small_store
     real_compute = analysis.compute
     running, peak, computed = [0], [0], []
@@ -126,6 +126,13 @@ def test_a_stream_of_writes_computes_one_version_at_a_time_and_waiters_get_the_n
 
     monkeypatch.setattr(analysis, "compute", slow_compute)
     results: list[Analysis] = []
+    real_version = analysis.dataset_version
+    versions_read = threading.Semaphore(0)
+
+    def counted_version(engine: Engine) -> int:
+        version = real_version(engine)
+        versions_read.release()
+        return version
 
     def read() -> None:
         results.append(analyse(engine, settings, areas, PARAMS, cache=cache))
@@ -133,6 +140,7 @@ def test_a_stream_of_writes_computes_one_version_at_a_time_and_waiters_get_the_n
     first = threading.Thread(target=read)
     first.start()
     assert started.wait(10)
+    monkeypatch.setattr(analysis, "dataset_version", counted_version)  # counts the readers' lookups only
     readers = []
     for i in range(3):  # three writes while the first computation runs, each followed by two readers
         csv = write_reports_csv(tmp_path / f"w{i}.csv", 5, prefix=f"w{i}", seed=10 + i, days=20)
@@ -140,7 +148,8 @@ def test_a_stream_of_writes_computes_one_version_at_a_time_and_waiters_get_the_n
         readers += [threading.Thread(target=read) for _ in range(2)]
         for thread in readers[-2:]:
             thread.start()
-    time.sleep(0.2)  # let the readers reach the lock
+    for _ in readers:  # every reader has looked its version up, missed, and heads for the slot's lock
+        assert versions_read.acquire(timeout=30)
     release.set()
     for thread in [first, *readers]:
         thread.join(timeout=60)
