@@ -3,9 +3,11 @@
 Passwords are hashed with scrypt (memory-hard, in the standard library); API keys are 32 random bytes, so
 a plain SHA-256 of the key is enough to store (no dictionary to attack) and lets a key be looked up by hash.
 
->>> # add_user(engine, "anna", Role.EST); key = create_key(engine, "anna")
->>> # authenticate_key(engine, key).role
->>> # <Role.EST: 'est'>
+Usage (needs a store, so not a doctest)::
+
+    add_user(engine, "anna", Role.EST)
+    key = create_key(engine, "anna")
+    authenticate_key(engine, key).role  # Role.EST
 """
 
 from __future__ import annotations

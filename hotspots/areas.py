@@ -5,8 +5,8 @@ properties fall back (``area_id`` ← ``id``/``regsokod``/``code``/slug of the n
 ``partnership_area`` flag), so a plain file of named polygons is enough.
 
 >>> areas = load_areas()
->>> areas.assign([59.2762], [15.1540]).tolist()  # doctest: +SKIP
-['vivalla']
+>>> areas.assign([59.2985, 59.2355], [15.1875, 15.2380]).tolist()  # Vivalla and Brickebacken centres
+['vivalla', 'brickebacken']
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ differenced back), and weekly counts are left out because a cell over the thresh
 hold one or two reports in a week. Every file carries its metadata: period, resolution, threshold, the
 boundary attribution and when it was generated.
 
->>> # layer = cell_layer(analyse(engine, settings, areas, AnalysisParams()), threshold=5)
->>> # Path("celler.gpkg").write_bytes(to_gpkg(layer))
+Usage (needs a store, so not a doctest)::
+
+    layer = cell_layer(analyse(engine, settings, areas, AnalysisParams()), threshold=5)
+    Path("celler.gpkg").write_bytes(to_gpkg(layer))
 """
 
 from __future__ import annotations
