@@ -1,6 +1,8 @@
 # Two commands set everything up on a fresh machine:
 #   make run   - venv, install, demo data into SQLite, compute, serve on http://127.0.0.1:8000
-#   make test  - venv (if needed), install with dev extras, ruff + the whole pytest suite
+#   make test  - venv (if needed), install with dev extras, ruff + mypy, the docstring examples and the whole
+#                pytest suite (which fails if it changed `git status`)
+#   make screenshots - refresh the README's pictures in docs/ from the served demo (on purpose, never in tests)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO := var/demo
 export HOTSPOTS_DATABASE_URL ?= sqlite:///var/hotspots.db
 
-.PHONY: run test install demo lint bench clean
+.PHONY: run test install demo lint bench clean screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +45,11 @@ lint: install
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy hotspots api maps
+	$(VENV)/bin/pytest -q -p no:cacheprovider --doctest-modules hotspots maps api --ignore=hotspots/migrations
 	$(VENV)/bin/pytest -n 2 --timeout 600
+
+screenshots: install
+	$(PY) scripts/screenshots.py --out docs
 
 bench: install
 	$(PY) bench/ingest.py

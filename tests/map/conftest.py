@@ -9,10 +9,8 @@ Browser fixtures drive Debian's Chromium through Playwright; they skip (saying w
 from __future__ import annotations
 
 import socket
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,19 +25,9 @@ from hotspots.accounts import AccountError, Role, add_user, create_key, get_user
 from hotspots.analysis import Analysis, AnalysisParams, analyse
 from hotspots.analysis_cache import AnalysisCache
 from hotspots.config import Settings
+from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS, IDLE, VIEWPORT, blank_tile, sign_in, wait_until
 from tests.conftest import DemoStore, skip_or_fail
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Where tests may leave screenshots (ignored by git); ``make screenshots`` refreshes the README's.
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 USER, PASSWORD = "map-test-est", "map-test-password-1"
@@ -130,58 +118,24 @@ def open_page(browser: Any, map_server: MapServer) -> Iterator[Callable[..., tup
     contexts: list[Any] = []
 
     def open_(path: str, *, offline: bool = False, basemap: bool = True) -> tuple[Any, Console]:
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context = browser.new_context(viewport=VIEWPORT)
         contexts.append(context)
         if offline:
             context.route("**/*", _only_loopback)
         elif basemap:
-            context.route("https://*.openstreetmap.org/**", _blank_tile)
+            context.route("https://*.openstreetmap.org/**", blank_tile)
         page = context.new_page()
         console = Console([])
         page.on("console", lambda message: console.record(message))
         page.on("pageerror", lambda e: console.errors.append(f"uncaught: {e}"))
-        page.goto(f"{map_server.url}/login?next=/")
-        page.fill("#name", USER)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in(page, map_server.url, USER, PASSWORD)
         page.goto(map_server.url + path)
-        wait_until(page, "() => !!(window.hotspotsMap && window.hotspotsMap.idle())")
+        wait_until(page, IDLE)
         return page, console
 
     yield open_
     for context in contexts:
         context.close()
-
-
-def wait_until(page: Any, expression: str, timeout: float = 20.0) -> Any:
-    """Poll ``expression`` until truthy. (``page.wait_for_function`` evaluates strings with eval(), which
-    the page's Content-Security-Policy forbids, as it should.)"""
-    deadline = time.monotonic() + timeout
-    while not (value := page.evaluate(expression)):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        time.sleep(0.05)
-    return value
-
-
-def solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
-    """A one-colour PNG (the stand-in basemap's tiles)."""
-    row = b"\x00" + bytes(rgb) * size
-    chunks = (
-        (b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)),
-        (b"IDAT", zlib.compress(row * size)),
-        (b"IEND", b""),
-    )
-    return b"\x89PNG\r\n\x1a\n" + b"".join(
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        for kind, data in chunks
-    )
-
-
-BASEMAP_TILE = solid_png((242, 239, 233))
-
-
-def _blank_tile(route: Any) -> None:
-    route.fulfill(status=200, content_type="image/png", body=BASEMAP_TILE)
 
 
 def _only_loopback(route: Any) -> None:

@@ -14,9 +14,9 @@ from hotspots import h3grid
 from hotspots.analysis import Analysis
 from maps.page import PageQuery, standalone_page
 from maps.tilegrid import cell_rings_lnglat, cells_from_feature_ids, resolution_for_zoom
-from tests.map.conftest import ARTIFACTS, MapServer, wait_until
+from scripts.screenshots import IDLE, wait_until
+from tests.map.conftest import ARTIFACTS, MapServer
 
-IDLE = "() => !!(window.hotspotsMap && window.hotspotsMap.idle())"
 OpenPage = Callable[..., tuple[Any, Any]]
 
 
