@@ -31,8 +31,10 @@ best first (by the mean PEI over the three coverages; within 0.001 of each other
 smaller bonuses first, since a term that does not measurably help should not steer the list): that is how
 the settings' defaults were chosen.
 
->>> # result = run_backtest(engine, settings, areas=None, step="week", periods=26)
->>> # print(result.to_dict()["methods"]["score"]["0.05"]["pai"])
+Usage (needs a store, so not a doctest)::
+
+    result = run_backtest(engine, settings, areas=None, step="week", periods=26)
+    print(result.to_dict()["methods"]["score"]["0.05"]["pai"])
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ difference.
 
 Backups hold report-level data: they are written owner-only (mode 0600), like the store itself should be.
 
->>> # fp = backup(settings, Path("backups/hotspots-2026-11-22.db"))
->>> # restore(settings, Path("backups/hotspots-2026-11-22.db"), database_url="sqlite:///var/check.db")
+Usage (needs a store, so not a doctest)::
+
+    fp = backup(settings, Path("backups/hotspots-2026-11-22.db"))
+    restore(settings, Path("backups/hotspots-2026-11-22.db"), database_url="sqlite:///var/check.db")
 """
 
 from __future__ import annotations

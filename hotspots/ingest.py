@@ -9,7 +9,9 @@ Validation runs on whole columns: text as Arrow string arrays (trim, lower, cast
 C), numbers as numpy arrays. Messages are only formatted for the rows that fail, so a clean million-row
 file costs no per-row Python work before the store.
 
->>> # result = import_file(engine, Path("reports.csv"), settings=settings, areas=areas)
+Usage (needs a store, so not a doctest)::
+
+    result = import_file(engine, Path("reports.csv"), settings=settings, areas=areas)
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ hotspot statistics come from :func:`hotspots.analysis.analyse` for the week.
 
 Drawing it (HTML, PDF, maps and charts) is :mod:`maps.report`.
 
->>> # report = build_weekly(engine, settings, areas, "2026-W46", lang="sv")
->>> # report.sections[0].total  # Comparison(label='Vivalla', current=..., previous=..., ...)
+Usage (needs a store, so not a doctest)::
+
+    report = build_weekly(engine, settings, areas, "2026-W46", lang="sv")
+    report.sections[0].total  # Comparison(label='Vivalla', current=..., previous=..., ...)
 """
 
 from __future__ import annotations
