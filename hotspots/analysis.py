@@ -8,8 +8,10 @@ Results are derived data: kept by the caller's :class:`~hotspots.analysis_cache.
 dataset version, parameters), so tiles, lists and statistics requests after the first are served without
 recomputing. Any write changes the dataset version.
 
->>> # result = analyse(engine, settings, areas, AnalysisParams(window="28d"), cache=AnalysisCache())
->>> # result.frame().nlargest(5, "GiZScore")
+Usage (needs a store, so not a doctest)::
+
+    result = analyse(engine, settings, areas, AnalysisParams(window="28d"), cache=AnalysisCache())
+    result.frame().nlargest(5, "GiZScore")
 """
 
 from __future__ import annotations

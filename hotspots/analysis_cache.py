@@ -5,7 +5,9 @@ keeps one on ``app.state.analyses`` and hands it to the map factory; a CLI comma
 run), so two apps, or two tests, never share an entry and each cache's size and lifetime is its owner's.
 
 >>> cache = AnalysisCache(size=4)
->>> # result = analyse(engine, settings, areas, AnalysisParams(window="28d"), cache=cache)
+Usage (needs a store, so not a doctest)::
+
+    result = analyse(engine, settings, areas, AnalysisParams(window="28d"), cache=cache)
 >>> len(cache)
 0
 

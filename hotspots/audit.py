@@ -3,8 +3,10 @@
 The log is a table in the store, so every API worker and CLI run writes to the same place; failed logins
 are logged too, which is also what the login rate limit counts (shared by all workers).
 
->>> # record(engine, actor="anna", action="reports.list", resource="/reports", detail={"area": ["vivalla"]})
->>> # [e.action for e in query(engine, since=yesterday)]
+Usage (needs a store, so not a doctest)::
+
+    record(engine, actor="anna", action="reports.list", resource="/reports", detail={"area": ["vivalla"]})
+    [e.action for e in query(engine, since=yesterday)]
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 one report, deleting one. Area limits are applied here, in the query, so a user limited to some areas
 never receives another area's row.
 
->>> # page = list_reports(engine, ReportFilter(categories=("seizure",), areas=("vivalla",)), limit=50)
->>> # page.total, page.frame["source_id"].tolist()
+Usage (needs a store, so not a doctest)::
+
+    page = list_reports(engine, ReportFilter(categories=("seizure",), areas=("vivalla",)), limit=50)
+    page.total, page.frame["source_id"].tolist()
 """
 
 from __future__ import annotations

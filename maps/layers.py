@@ -6,9 +6,11 @@ sums of one tile into what the browser styles and shows (a Gi* bin, an emerging 
 Lattices are built once per (analysis, layer, week) and kept in a :class:`LayerLattices` that whoever
 serves tiles owns (the map factory), keyed by the analysis's ETag.
 
->>> # tile = layer_tile(analysis, "hotspots", TMS.tile(15.16, 59.28, 14), lattices=LayerLattices())
->>> # mapbox_vector_tile.decode(tile)["hotspots"]["features"][0]["properties"]
->>> # {'gi_bin': 3, 'count': 11, 'cells': 1, 'hot_cells': 1, 'z': 4.7}
+Usage (needs a store, so not a doctest)::
+
+    tile = layer_tile(analysis, "hotspots", TMS.tile(15.16, 59.28, 14), lattices=LayerLattices())
+    mapbox_vector_tile.decode(tile)["hotspots"]["features"][0]["properties"]
+    # {'gi_bin': 3, 'count': 11, 'cells': 1, 'hot_cells': 1, 'z': 4.7}
 """
 
 from __future__ import annotations

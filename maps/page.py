@@ -6,9 +6,11 @@ GeoJSON in the offline file) and the controls. Every script and stylesheet foliu
 is replaced by the app's own ``/static`` copies, so the page loads nothing from outside but the optional
 basemap. Palettes live here, labels in :mod:`hotspots.words`; both reach the browser as JSON.
 
->>> # html = build_page(analysis, settings, PageQuery({"window": "28d"}), tiles_url="/tiles",
->>> #                   static_url="/static", nonce="abc")
->>> # offline = standalone_page(analysis, settings, PageQuery({"window": "28d"}))
+Usage (needs a store, so not a doctest)::
+
+    html = build_page(analysis, settings, PageQuery({"window": "28d"}), tiles_url="/tiles",
+                      static_url="/static", nonce="abc")
+    offline = standalone_page(analysis, settings, PageQuery({"window": "28d"}))
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 The list itself (ranking, reasons) is :mod:`hotspots.priorities`; this module only draws it.
 
->>> # render(build_priorities(engine, settings, areas, params), "csv")  # bytes with BOM, ";" and 1,5
+Usage (needs a store, so not a doctest)::
+
+    render(build_priorities(engine, settings, areas, params), "csv")  # bytes with BOM, ";" and 1,5
 """
 
 from __future__ import annotations

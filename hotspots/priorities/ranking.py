@@ -5,8 +5,10 @@ The list builder: score every cell (:mod:`~hotspots.priorities.scoring`), merge 
 measures in force, and explain each place (:mod:`~hotspots.priorities.reasons`). Rendering the list (CSV,
 GeoJSON, HTML) is :mod:`maps.priorities`.
 
->>> # plist = build_priorities(engine, settings, areas, AnalysisParams(window="28d"), area="Vivalla")
->>> # maps.priorities.render(plist, "csv")  # bytes for Excel; also "json", "geojson", "html"
+Usage (needs a store, so not a doctest)::
+
+    plist = build_priorities(engine, settings, areas, AnalysisParams(window="28d"), area="Vivalla")
+    maps.priorities.render(plist, "csv")  # bytes for Excel; also "json", "geojson", "html"
 """
 
 from __future__ import annotations

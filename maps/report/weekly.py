@@ -3,8 +3,10 @@
 The HTML has no external resources (figures are ``data:`` URIs, the stylesheet is inline), so it can be
 mailed, archived or opened offline; the PDF is the same page laid out by WeasyPrint.
 
->>> # pdf = render_weekly(engine, settings, areas, "2026-W46", lang="sv", fmt="pdf")
->>> # Path("lagesbild-2026-W46.pdf").write_bytes(pdf)
+Usage (needs a store, so not a doctest)::
+
+    pdf = render_weekly(engine, settings, areas, "2026-W46", lang="sv", fmt="pdf")
+    Path("lagesbild-2026-W46.pdf").write_bytes(pdf)
 """
 
 from __future__ import annotations
