@@ -5,10 +5,7 @@ keeps one on ``app.state.analyses`` and hands it to the map factory; a CLI comma
 run), so two apps, or two tests, never share an entry and each cache's size and lifetime is its owner's.
 
 >>> cache = AnalysisCache(size=4)
-Usage (needs a store, so not a doctest)::
-
-    result = analyse(engine, settings, areas, AnalysisParams(window="28d"), cache=cache)
->>> len(cache)
+>>> len(cache)  # filled by analyse(engine, settings, areas, AnalysisParams(window="28d"), cache=cache)
 0
 
 Keys and invalidation:
