@@ -26,13 +26,8 @@ from scipy.spatial import cKDTree
 from hotspots.config import Settings, get_settings
 from hotspots.errors import ConfigError
 from hotspots.stats.kde import to_sweref
+from hotspots.words import COMPASS, PLACE_LABEL, Language
 
-#: Compass points clockwise from north, per language.
-COMPASS = {
-    "sv": ("N", "NO", "O", "SO", "S", "SV", "V", "NV"),
-    "en": ("N", "NE", "E", "SE", "S", "SW", "W", "NW"),
-}
-_FROM = {"sv": "om", "en": "of"}
 #: Distances in labels are rounded to this many metres: finer would suggest a precision H3 cells lack.
 ROUND_M = 50
 
@@ -66,7 +61,7 @@ class Places:
         return index, np.asarray(distance, dtype=np.float64), bearing
 
     def label(
-        self, lat: npt.ArrayLike, lon: npt.ArrayLike, *, near_m: float = 150.0, lang: str = "sv"
+        self, lat: npt.ArrayLike, lon: npt.ArrayLike, *, near_m: float = 150.0, lang: str = Language.sv
     ) -> npt.NDArray[np.object_]:
         """One label per point: the place's name within ``near_m``, else "<d> m <direction> om <name>"."""
         if lang not in COMPASS:
@@ -78,7 +73,10 @@ class Places:
         names = self.frame["name"].to_numpy(dtype=object)[index]
         rounded = np.maximum(ROUND_M, np.round(distance / ROUND_M) * ROUND_M).astype(np.int64)
         direction = np.asarray(COMPASS[lang], dtype=object)[np.round(bearing / 45.0).astype(np.int64) % 8]
-        far = [f"{d} m {c} {_FROM[lang]} {n}" for d, c, n in zip(rounded, direction, names, strict=True)]
+        far = [
+            PLACE_LABEL[lang]["far"].format(distance=d, direction=c, name=n)
+            for d, c, n in zip(rounded, direction, names, strict=True)
+        ]
         return np.where(distance <= near_m, names, np.asarray(far, dtype=object))
 
 

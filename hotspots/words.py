@@ -80,6 +80,12 @@ def emerging_label(code: str, lang: str = Language.sv) -> str:
     return CATEGORY_LABELS.get(lang, CATEGORY_LABELS[Language.en]).get(code, code)
 
 
+#: Compass points clockwise from north, for a place label like "300 m NO om Vivalla centrum".
+COMPASS: dict[str, tuple[str, ...]] = {
+    Language.sv.value: ("N", "NO", "O", "SO", "S", "SV", "V", "NV"),
+    Language.en.value: ("N", "NE", "E", "SE", "S", "SW", "W", "NW"),
+}
+PLACE_LABEL = _table({"far": ("{distance} m {direction} om {name}", "{distance} m {direction} of {name}")})
 #: Reports outside every area (partnership or RegSO).
 OUTSIDE_AREAS = _table({"name": ("utanför områden", "outside areas")})
 #: The summary's key for cells outside every area: a stable id in API output, not a word to translate.
@@ -127,6 +133,34 @@ PRIORITY_LIST = _table(
         "empty": ("Inga platser med rapporter i perioden.", "No places with reports in the period."),
         "generated": ("Skapad", "Generated"),
         "dataset_version": ("dataversion", "data version"),
+    }
+)
+
+#: The CLI's tables (``hotspots compute``, ``status``, ``measures follow-up``).
+CLI = _table(
+    {
+        "area": ("område", "area"),
+        "reports": ("rapporter", "reports"),
+        "hot_99": ("hot 99 %", "hot 99 %"),
+        "hot_95": ("hot 95 %", "hot 95 %"),
+        "hot_90": ("hot 90 %", "hot 90 %"),
+        "patterns": ("framväxande mönster", "emerging patterns"),
+        "status_title": ("{n} rapporter, {first} – {last}", "{n} reports, {first} – {last}"),
+        "follow_up_title": (
+            "Uppföljning: {type} ({org}), {days} dagar före/efter {start}",
+            "Follow-up: {type} ({org}), {days} days before/after {start}",
+        ),
+        "zone": ("zon", "zone"),
+        "before": ("före", "before"),
+        "after": ("efter", "after"),
+        "target": ("målområde", "target"),
+        "buffer": ("buffert {m} m", "buffer {m} m"),
+        "control": ("kontroll", "control"),
+        "net_effect": ("Total nettoeffekt: {n} rapporter", "Total net effect: {n} reports"),
+        "incomplete": (
+            "Efterperioden är inte slut än: siffrorna kan ändras.",
+            "The after period has not ended yet: the figures may change.",
+        ),
     }
 )
 

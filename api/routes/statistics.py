@@ -22,7 +22,7 @@ from api.errors import responses
 from hotspots.analysis import Analysis
 from hotspots.exports import geojson_text
 from hotspots.stats.emerging import CATEGORIES
-from hotspots.words import emerging_label
+from hotspots.words import Language, emerging_label
 
 router = APIRouter(
     prefix="/statistics", tags=["statistics"], dependencies=[STATISTICS], responses=responses(401, 403, 422)
@@ -211,8 +211,7 @@ async def emerging(derived: DerivedDep) -> Response:
         categories = [
             {
                 "code": c,
-                "sv": emerging_label(c, "sv"),
-                "en": emerging_label(c, "en"),
+                **{lang.value: emerging_label(c, lang) for lang in Language},
                 "cells": int(counts.get(c, 0)),
             }
             for c in CATEGORIES
@@ -220,7 +219,9 @@ async def emerging(derived: DerivedDep) -> Response:
         patterned = frame.loc[
             frame["emerging"] != "no_pattern", ["cell", "area_id", "area", "emerging", "hot_weeks", "count"]
         ]
-        patterned = patterned.assign(label=patterned["emerging"].map(lambda c: emerging_label(c, "sv")))
+        patterned = patterned.assign(
+            label=patterned["emerging"].map(lambda c: emerging_label(c, Language.sv))
+        )
         body = {"meta": _meta(a), "categories": categories, "cells": _records(patterned)}
         return json.dumps(body), "application/json"
 

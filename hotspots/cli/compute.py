@@ -14,10 +14,11 @@ import typer
 from rich.table import Table
 
 from hotspots.areas import load_areas
-from hotspots.cli.app import JsonOpt, app, console, err_console, fail
+from hotspots.cli.app import JsonOpt, LangOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
+from hotspots.words import Language
 
 if TYPE_CHECKING:
     from hotspots.analysis import AnalysisParams
@@ -67,10 +68,11 @@ def compute_command(
     category: CategoryOpt = None,
     source: SourceOpt = None,
     as_json: JsonOpt = False,
+    lang: LangOpt = Language.sv,
 ) -> None:
     """Hotspot statistics (Gi*, Local Moran, emerging hotspots, KDE) summarised per area."""
     from hotspots.analysis import analyse
-    from hotspots.words import emerging_label
+    from hotspots.words import CLI, emerging_label
 
     settings = get_settings()
     try:
@@ -79,16 +81,18 @@ def compute_command(
             result = analyse(open_store(settings), settings, load_areas(settings), params)
     except HotspotsError as exc:
         raise fail(exc) from exc
-    summary = result.summary()
+    summary = result.summary(lang)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
         return
     window_text = f"{result.start:%Y-%m-%d %H:%M} – {result.end:%Y-%m-%d %H:%M} UTC"
     table = Table(title=f"Hotspots {window_text}, H3 res {summary['resolution']}, k={summary['k']}")
-    for column in ("område", "rapporter", "hot 99 %", "hot 95 %", "hot 90 %", "framväxande mönster"):
-        table.add_column(column, justify="left" if column in ("område", "framväxande mönster") else "right")
+    t = CLI[lang]
+    for key in ("area", "reports", "hot_99", "hot_95", "hot_90", "patterns"):
+        table.add_column(t[key], justify="left" if key in ("area", "patterns") else "right")
     for facts in summary["areas"].values():
-        patterns = ", ".join(f"{emerging_label(code)} {n}" for code, n in list(facts["emerging"].items())[:3])
+        top = list(facts["emerging"].items())[:3]
+        patterns = ", ".join(f"{emerging_label(code, lang)} {n}" for code, n in top)
         table.add_row(
             facts["name"],
             str(facts["reports"]),

@@ -19,10 +19,11 @@ from rich.table import Table
 
 from hotspots import ingest, summary
 from hotspots.areas import load_areas
-from hotspots.cli.app import JsonOpt, QuietOpt, app, console, err_console, fail
+from hotspots.cli.app import JsonOpt, LangOpt, QuietOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError, ImportRejected
 from hotspots.store import open_store
+from hotspots.words import CLI, Language
 
 MAX_ERRORS_SHOWN = 20
 
@@ -107,16 +108,18 @@ def import_command(
 
 
 @app.command("status")
-def status_command(as_json: JsonOpt = False) -> None:
+def status_command(as_json: JsonOpt = False, lang: LangOpt = Language.sv) -> None:
     """What the store holds: totals by area and category, first and last report."""
     settings = get_settings()
-    facts = summary.status(open_store(settings), load_areas(settings))
+    facts = summary.status(open_store(settings), load_areas(settings), lang)
     if as_json:
         print(json.dumps(facts, ensure_ascii=False))
         return
-    table = Table(title=f"{facts['reports']} rapporter, {facts['first'] or '–'} – {facts['last'] or '–'}")
-    table.add_column("område")
-    table.add_column("rapporter", justify="right")
+    t = CLI[lang]
+    table = Table(title=t["status_title"].format(n=facts["reports"], first=facts["first"] or "–",
+                                                 last=facts["last"] or "–"))  # fmt: skip
+    table.add_column(t["area"])
+    table.add_column(t["reports"], justify="right")
     for name, count in facts["by_area"].items():
         table.add_row(name, str(count))
     console.print(table)

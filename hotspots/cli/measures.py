@@ -17,10 +17,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hotspots.cli.app import JsonOpt, app, console, fail
+from hotspots.cli.app import JsonOpt, LangOpt, app, console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
+from hotspots.words import CLI, Language
 
 measures_app = typer.Typer(help="Measures (insatser): add, list, end, follow up.", no_args_is_help=True)
 app.add_typer(measures_app, name="measures")
@@ -132,6 +133,7 @@ def follow_up_command(
         list[str] | None, typer.Option("--control-area", help="Control = these area ids; repeatable.")
     ] = None,
     as_json: JsonOpt = False,
+    lang: LangOpt = Language.sv,
 ) -> None:
     """Before/after counts in target, buffer and control, and the Weighted Displacement Quotient."""
     from hotspots.measures import follow_up
@@ -147,22 +149,24 @@ def follow_up_command(
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
-    m = result["measure"]
+    m, t = result["measure"], CLI[lang]
     table = Table(
-        title=f"Uppföljning: {m['type']} ({m['organisation']}), {result['days']} dagar före/efter {m['start']}"
+        title=t["follow_up_title"].format(
+            type=m["type"], org=m["organisation"], days=result["days"], start=m["start"]
+        )
     )
-    for column in ("zon", "före", "efter"):
-        table.add_column(column)
+    for column in ("zone", "before", "after"):
+        table.add_column(t[column])
     for zone, label in (
-        ("target", "målområde"),
-        ("buffer", f"buffert {result['buffer_m']:.0f} m"),
-        ("control", "kontroll"),
+        ("target", t["target"]),
+        ("buffer", t["buffer"].format(m=f"{result['buffer_m']:.0f}")),
+        ("control", t["control"]),
     ):
         table.add_row(label, str(result["counts"][zone]["before"]), str(result["counts"][zone]["after"]))
     console.print(table)
     wdq = result["wdq"]
-    console.print(f"WDQ: {'–' if wdq is None else f'{wdq:.2f}'} – {result['reading']['sv']}")
+    console.print(f"WDQ: {'–' if wdq is None else f'{wdq:.2f}'} – {result['reading'][lang]}")
     if result["total_net_effect"] is not None:
-        console.print(f"Total nettoeffekt: {result['total_net_effect']:.1f} rapporter")
+        console.print(t["net_effect"].format(n=f"{result['total_net_effect']:.1f}"))
     if not result["complete"]:
-        console.print("[yellow]Efterperioden är inte slut än: siffrorna kan ändras.[/]")
+        console.print(f"[yellow]{t['incomplete']}[/]")
