@@ -205,7 +205,7 @@ class Analysis:
         )
         return out[self._shown()].reset_index(drop=True)
 
-    def summary(self, lang: str = Language.sv) -> dict[str, Any]:
+    def summary(self, lang: Language = Language.sv) -> dict[str, Any]:
         """Per area (and in total): reports in the window, hot/cold cells by confidence, emerging counts."""
         frame = pd.DataFrame(
             {

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hotspots.errors import ConfigError
+from hotspots.words import Language
 
 #: The repository's shipped data folder (boundaries, places, taxonomy).
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -30,8 +31,8 @@ class Term(NamedTuple):
     severity: float
     aliases: tuple[str, ...]
 
-    def label(self, lang: str = "sv") -> str:
-        return self.sv if lang == "sv" else self.en
+    def label(self, lang: Language = Language.sv) -> str:
+        return self.sv if lang == Language.sv else self.en
 
 
 class Taxonomy(NamedTuple):

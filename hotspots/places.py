@@ -61,7 +61,7 @@ class Places:
         return index, np.asarray(distance, dtype=np.float64), bearing
 
     def label(
-        self, lat: npt.ArrayLike, lon: npt.ArrayLike, *, near_m: float = 150.0, lang: str = Language.sv
+        self, lat: npt.ArrayLike, lon: npt.ArrayLike, *, near_m: float = 150.0, lang: Language = Language.sv
     ) -> npt.NDArray[np.object_]:
         """One label per point: the place's name within ``near_m``, else "<d> m <direction> om <name>"."""
         if lang not in COMPASS:

@@ -13,7 +13,7 @@ from hotspots.store import dataset_version
 from hotspots.words import OUTSIDE_AREAS, Language
 
 
-def status(engine: Engine, areas: Areas, lang: str = Language.sv) -> dict[str, Any]:
+def status(engine: Engine, areas: Areas, lang: Language = Language.sv) -> dict[str, Any]:
     """Totals by area and category, first and last report date, and the dataset version.
 
     Aggregated in SQL: the store may hold millions of rows and this is called on every ``make run``.

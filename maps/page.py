@@ -71,7 +71,7 @@ class PageQuery(NamedTuple):
     """The page's filters as URL parameters (window, category, source, end) and its language."""
 
     filters: Mapping[str, Any]
-    lang: str = Language.sv
+    lang: Language = Language.sv
 
 
 class PriorityPlace(NamedTuple):
@@ -140,7 +140,7 @@ class MapControls(MacroElement):
         self._name = "HotspotsControls"
 
 
-def palette(text: Mapping[str, str], lang: str) -> dict[str, Any]:
+def palette(text: Mapping[str, str], lang: Language) -> dict[str, Any]:
     """Colours and their labels: the JS styles features and draws the legend from this one table."""
     return {
         "gi_bin": [

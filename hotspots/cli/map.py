@@ -52,14 +52,14 @@ def map_command(
                 areas,
                 params,
                 top=PRIORITY_MARKERS,
-                lang=lang.value,
+                lang=lang,
                 with_follow_up=False,
                 cache=cache,
             )
     except HotspotsError as exc:
         raise fail(exc) from exc
     filters = {"window": window, "category": category, "source": source}
-    html = standalone_page(analysis, settings, PageQuery(filters, lang.value), priority_places(priorities))
+    html = standalone_page(analysis, settings, PageQuery(filters, lang), priority_places(priorities))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     console.print(f"{out} ({len(html.encode()) / 1000:.0f} kB)")

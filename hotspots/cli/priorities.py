@@ -68,7 +68,7 @@ def priorities_command(
                 params,
                 area=area,
                 top=top,
-                lang=lang.value,
+                lang=lang,
             )
     except HotspotsError as exc:
         raise fail(exc) from exc

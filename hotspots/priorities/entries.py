@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from hotspots.words import Language
+
 
 @dataclass
 class PriorityEntry:
@@ -60,7 +62,7 @@ class PriorityList:
     end: datetime
     window_days: int
     area: str | None
-    lang: str
+    lang: Language
     dataset_version: int
     generated_at: datetime
     #: Category id -> label in ``lang``, in taxonomy order (the CSV and HTML columns).

@@ -85,7 +85,7 @@ def priority_list(
     score_weights: ScoreWeights,
     area: str | None = None,
     top: int = 20,
-    lang: str = Language.sv,
+    lang: Language = Language.sv,
     previous: pd.DataFrame | None = None,
     measures: Sequence[Any] = (),
     follow_ups: dict[int, dict[str, Any]] | None = None,
@@ -176,7 +176,7 @@ class _PlaceFacts:
     by_category: pd.DataFrame
     previous: pd.DataFrame | None
     follow_ups: dict[int, dict[str, Any]]
-    lang: str
+    lang: Language
 
     def entry(
         self,
@@ -237,7 +237,7 @@ def build_priorities(
     *,
     area: str | None = None,
     top: int = 20,
-    lang: str = Language.sv,
+    lang: Language = Language.sv,
     places: Places | None = None,
     with_follow_up: bool = True,
     cache: AnalysisCache | None = None,

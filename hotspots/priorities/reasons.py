@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from hotspots.config import Taxonomy
 from hotspots.priorities.entries import PriorityEntry
-from hotspots.words import PLURALS, REASONS
+from hotspots.words import PLURALS, REASONS, Language
 
 #: Confidence level (%) of each positive Gi_Bin.
 CONFIDENCE = {3: 99, 2: 95, 1: 90}
 
 
-def number(value: float, lang: str, digits: int = 2) -> str:
+def number(value: float, lang: Language, digits: int = 2) -> str:
     """A decimal as the language writes it (Swedish: decimal comma, true minus sign)."""
     text = f"{value:.{digits}f}"
     return text.replace(".", ",").replace("-", "−") if lang == "sv" else text
 
 
-def reasons_for(entry: PriorityEntry, *, days: int, taxonomy: Taxonomy, lang: str) -> list[str]:
+def reasons_for(entry: PriorityEntry, *, days: int, taxonomy: Taxonomy, lang: Language) -> list[str]:
     """The entry's reasons in words, each derived from the entry's own numbers."""
     words = REASONS[lang]
 

@@ -316,7 +316,7 @@ class EmergingHotspots:
         self.hot_weeks = trailing_run(self.hot)
         self.cold_weeks = trailing_run(self.cold)
 
-    def labels(self, language: str = Language.sv) -> npt.NDArray[np.str_]:
+    def labels(self, language: Language = Language.sv) -> npt.NDArray[np.str_]:
         """Category labels in ``language`` ("sv" or "en", words from :mod:`hotspots.words`), one per location."""
         if language not in CATEGORY_LABELS:
             raise KeyError(f"no category labels in {language!r}; available: {sorted(CATEGORY_LABELS)}")

@@ -101,7 +101,7 @@ def area_map_png(
     boundaries: gpd.GeoDataFrame,
     *,
     focus: Sequence[str] = (),
-    lang: str = Language.sv,
+    lang: Language = Language.sv,
     size_cm: tuple[float, float] = (10.0, 7.0),
 ) -> bytes:
     """Hexagons coloured by Gi_Bin over area boundaries.
@@ -188,7 +188,7 @@ def weekly_counts_png(
     weeks: pd.PeriodIndex,
     counts: npt.ArrayLike,
     *,
-    lang: str = Language.sv,
+    lang: Language = Language.sv,
     size_cm: tuple[float, float] = (8.0, 5.5),
 ) -> bytes:
     """Bars of reports per ISO week, the last (reported) week highlighted, with the trailing 4-week mean.

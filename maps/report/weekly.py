@@ -45,7 +45,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_PLACES = 4
 
 
-def _number(value: float, lang: str, decimals: int = 0) -> str:
+def _number(value: float, lang: Language, decimals: int = 0) -> str:
     """A number the way the reader writes it: decimal comma and a thin space for thousands in Swedish."""
     text = f"{value:,.{decimals}f}"
     if lang == Language.sv:
@@ -53,7 +53,7 @@ def _number(value: float, lang: str, decimals: int = 0) -> str:
     return text.replace("-", "−")
 
 
-def _percent(value: float, lang: str) -> str:
+def _percent(value: float, lang: Language) -> str:
     """A relative change as a signed percentage; 'new' when there was nothing to compare with."""
     if np.isnan(value):
         return REPORT[lang]["new_report"]
