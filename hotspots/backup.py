@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
 from hotspots.schema import metadata
-from hotspots.store import create_store_engine, dataset_version, read_reports
+from hotspots.store import create_store_engine, dataset_version, new_epoch, read_reports
 
 #: The report columns the checksum covers: identity, time, what and where.
 CHECKSUM_COLUMNS = ("source", "source_id", "occurred_at", "category", "cell", "weight")
@@ -260,9 +260,11 @@ def restore(settings: Settings, backup_file: Path, *, database_url: str | None =
     engine = create_store_engine(target)
     try:
         restored = fingerprint(engine)
+        problems = restored.differences(expected)
+        if problems:
+            raise BackupError(f"restored store does not match {backup_file}: " + "; ".join(problems))
+        with engine.begin() as conn:
+            new_epoch(conn)  # a server on this store sees new versions on its next request
     finally:
         engine.dispose()
-    problems = restored.differences(expected)
-    if problems:
-        raise BackupError(f"restored store does not match {backup_file}: " + "; ".join(problems))
     return restored

@@ -14,6 +14,7 @@ people (list, read, delete) live in :mod:`hotspots.reports_store`.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -62,12 +63,18 @@ def create_store_engine(settings: Settings | None = None) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent; safe on every start)."""
+    """Bring the schema to the newest Alembic revision (idempotent; safe on every start). A migration
+    that changed anything starts a new store epoch (:func:`new_epoch`)."""
+    from alembic.runtime.migration import MigrationContext
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as conn:
+        before = MigrationContext.configure(conn).get_current_revision()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        if before is not None and MigrationContext.configure(conn).get_current_revision() != before:
+            new_epoch(conn)
 
 
 def open_store(settings: Settings | None = None) -> Engine:
@@ -156,6 +163,33 @@ class VersionReader:
             with suppress(Exception):
                 self._conn.close()
             self._conn = None
+
+
+STORE_EPOCH = "store_epoch"
+
+
+def new_epoch(conn: Connection) -> int:
+    """Start a new store epoch: after a restore (or a migration) the counters no longer continue the
+    sequence a running server saw. Without it, writes after restoring an older backup bring the dataset
+    and accounts versions back to numbers a server has cached under, and it serves the pre-restore
+    statistics, ETags and credentials (a key absent from the restored store was accepted again).
+
+    The epoch is a random number, and both counters jump forward by an independent random amount in
+    [2^20, 2^40): every cache key and ETag of the service already names a counter, so each one changes
+    with the epoch without knowing about it, in every process, and a number a server saw before comes
+    back only with probability ~(versions seen) / 2^40. Returns the epoch."""
+    epoch = secrets.randbits(62)
+    for key in (DATASET_VERSION, ACCOUNTS_VERSION):
+        bump_version(conn, key)  # creates the row if missing
+        jump = (1 << 20) + secrets.randbelow(1 << 40)
+        conn.execute(
+            sa.update(store_meta).where(store_meta.c.key == key).values(value=store_meta.c.value + jump)
+        )
+    if not conn.execute(
+        sa.update(store_meta).where(store_meta.c.key == STORE_EPOCH).values(value=epoch)
+    ).rowcount:
+        conn.execute(sa.insert(store_meta).values(key=STORE_EPOCH, value=epoch))
+    return epoch
 
 
 def dataset_version(conn_or_engine: Engine | Connection) -> int:
