@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from hotspots.audit import clean_text
 from hotspots.errors import HotspotsError
 from hotspots.schema import api_keys, users
 from hotspots.store import ACCOUNTS_VERSION, bump_version
@@ -108,6 +109,8 @@ def add_user(
     name = name.strip()
     if not name or len(name) > 128:
         raise AccountError("user name must be 1-128 characters")
+    if clean_text(name, 128) != name:
+        raise AccountError("user name must not contain control characters")
     if areas and role != Role.FIELD:
         raise AccountError("only field users can be limited to areas")
     if password is not None and len(password) < MIN_PASSWORD_CHARS:
