@@ -269,7 +269,11 @@ def authenticate_key(engine: Engine, key: str) -> User | None:
 
 
 def authenticate_password(engine: Engine, name: str, password: str) -> User | None:
-    """The enabled user ``name`` if ``password`` matches, else None (also for users without a password)."""
+    """The enabled user ``name`` if ``password`` matches, else None (also for users without a password,
+    and for a name with control characters or NUL, which no user has and PostgreSQL cannot compare)."""
+    if clean_text(name, 128) != name:
+        hash_password(password)
+        return None
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(*_USER_COLUMNS, users.c.password_hash).where(

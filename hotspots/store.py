@@ -14,6 +14,7 @@ people (list, read, delete) live in :mod:`hotspots.reports_store`.
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 from collections.abc import Iterator, Sequence
@@ -45,7 +46,7 @@ def create_store_engine(settings: Settings | None = None) -> Engine:
     url = sa.engine.make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(url.database))
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
@@ -60,6 +61,14 @@ def create_store_engine(settings: Settings | None = None) -> Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file owner-only (0600) before SQLite does (0644 under the usual umask): it
+    holds report-level data, and SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def migrate(engine: Engine) -> None:

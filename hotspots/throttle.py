@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
+from hotspots.audit import clean_text
 from hotspots.config import Settings
 from hotspots.schema import login_throttle
 from hotspots.store import transaction
@@ -54,8 +55,9 @@ def _now_us() -> int:
 
 
 def login_keys(settings: Settings, name: str, client: str) -> dict[str, Rule]:
-    """The three counters an attempt by ``name`` from ``client`` is counted against."""
-    name = name[:MAX_NAME]
+    """The three counters an attempt by ``name`` from ``client`` is counted against (control characters
+    and NUL dropped: no user name holds them, and PostgreSQL text cannot)."""
+    name, client = clean_text(name, MAX_NAME), clean_text(client, MAX_NAME)
     return {
         f"pair\x1f{name}\x1f{client}": Rule(settings.login_rate_limit, 60.0, 60.0),
         f"name\x1f{name}": Rule(settings.login_account_free, 1.0, 300.0),
@@ -67,12 +69,11 @@ def reserve(engine: Engine, rules: dict[str, Rule]) -> float:
     """Count one attempt against every key, atomically; 0.0 when the attempt may go ahead, else the
     seconds to wait (and nothing is counted)."""
     keys = sorted(rules)  # one lock order: concurrent reservations cannot deadlock
-    now = _now_us()
     insert = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
     with transaction(engine) as conn:
         conn.execute(
             insert(login_throttle)
-            .values([{"key": k, "failures": 0, "last_us": now, "next_us": 0} for k in keys])
+            .values([{"key": k, "failures": 0, "last_us": 0, "next_us": 0} for k in keys])
             .on_conflict_do_nothing()
         )
         select = (
@@ -81,6 +82,9 @@ def reserve(engine: Engine, rules: dict[str, Rule]) -> float:
         if conn.dialect.name != "sqlite":
             select = select.with_for_update()
         rows = {r.key: r for r in conn.execute(select)}
+        now = (
+            _now_us()
+        )  # taken holding the locks: a reservation that waited for them sees the time it got them
         failures = {k: 0 if now - rows[k].last_us > IDLE_RESET_US else int(rows[k].failures) for k in keys}
         wait = max((rows[k].next_us - now for k in keys if failures[k]), default=0)
         if wait > 0:
