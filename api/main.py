@@ -95,6 +95,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version="0.1.0",
         openapi_tags=TAGS,
         lifespan=_lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN (broken offline, and a third party's code in
+        # a page with the user's session): off. The schema stays at /openapi.json for tools.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = effective
     app.state.store = LazyStore(effective, engine)

@@ -26,12 +26,6 @@ API_KEY_HEADER = "X-API-Key"
 _SESSION_SALT = "hotspots.session.v1"
 T = TypeVar("T")
 
-#: Swagger UI and ReDoc load their scripts from jsDelivr; every other page gets ``default-src 'self'``.
-_DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com"
-)
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 _HEADERS = {
     "content-security-policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "x-content-type-options": "nosniff",
@@ -124,15 +118,12 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope["path"] in DOCS_PATHS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in _HEADERS.items():
                     headers.setdefault(name, value)
-                if docs:
-                    headers["content-security-policy"] = _DOCS_CSP
                 headers.setdefault("cache-control", "no-store")
             await send(message)
 

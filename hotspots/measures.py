@@ -178,6 +178,9 @@ def record_measure(
         raise MeasureError("give the measure's place as exactly one of: lat and lon, cells, or a polygon")
     if not type.strip() or not organisation.strip():
         raise MeasureError("a measure needs a type and a responsible organisation")
+    for field, text in (("type", type), ("organisation", organisation), ("note", note)):
+        if "\x00" in text:  # PostgreSQL text cannot hold NUL: the write failed with a 500
+            raise MeasureError("contains a NUL byte", field)
     check_dates(start, end)
     if cells:
         parsed = h3grid.as_cells(parse_cells(cells, settings))

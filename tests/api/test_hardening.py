@@ -31,7 +31,7 @@ from hotspots.cli.serve import write_secret_key
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
 from hotspots.schema import measures as measures_table
-from tests.api.conftest import END, PASSWORD, Api
+from tests.api.conftest import END, PASSWORD, Api, report_json
 
 runner = CliRunner()
 
@@ -347,3 +347,46 @@ def test_store_files_are_created_owner_only(tmp_path: Path) -> None:
     assert len(files) == 3
     assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {oct(0o600)}
     engine.dispose()
+
+
+# ----------------------------------------------------------------------------------- 7. low findings
+
+
+def test_nul_bytes_in_text_fields_are_422_naming_the_field(api: Api) -> None:
+    est, analyst = api.auth("est"), api.auth("analyst")
+    measure = api.client.post("/measures", headers=est, json=_measure(api, type="pat\x00rull"))
+    assert measure.status_code == 422 and measure.json()["error"]["details"][0]["field"] == "body.type"
+    batch = [report_json(api, "nul1", note="ett\x00två"), report_json(api, "nul\x002")]
+    rejected = api.client.post("/reports/batch", headers=analyst, json=batch)
+    assert rejected.status_code == 422
+    assert {(d["row"], d["field"]) for d in rejected.json()["error"]["details"]} == {
+        (1, "note"),
+        (2, "source_id"),
+    }
+    assert api.client.get("/audit", headers=api.auth("admin"), params={"actor": "a\x00"}).status_code == 422
+
+
+def test_reports_before_1990_are_refused(api: Api) -> None:
+    response = api.client.post(
+        "/reports",
+        headers=api.auth("analyst"),
+        json=report_json(api, "old", occurred_at="0001-01-01T00:00:00Z"),
+    )
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json()["error"]["details"]] == ["occurred_at"]
+
+
+def test_a_very_wide_file_is_refused_before_it_is_parsed(sqlite_api: Api) -> None:
+    header = ",".join(f"c{i}" for i in range(20_000))
+    wide = f"{header}\n{','.join('1' for _ in range(20_000))}\n".encode()
+    response = sqlite_api.client.post(
+        "/reports/import", headers=sqlite_api.auth("analyst"), files={"file": ("wide.csv", wide, "text/csv")}
+    )
+    assert response.status_code == 422 and "20000 columns" in response.text
+    assert len(response.content) < 2_000  # not a 789 KB list of every column name
+
+
+def test_no_docs_page_loads_scripts_from_a_cdn(sqlite_api: Api) -> None:
+    assert sqlite_api.client.get("/docs").status_code == 404
+    assert sqlite_api.client.get("/redoc").status_code == 404
+    assert sqlite_api.client.get("/openapi.json").status_code == 200
