@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from hotspots import csvout, store
 from hotspots.areas import Areas
 from hotspots.config import Settings
+from hotspots.conflicts import changed_rows
 from hotspots.errors import ImportRejected, RowError
 from hotspots.h3grid import latlng_to_cells
 
@@ -579,6 +580,7 @@ def prepare(
         copy=False,
     )
     errors = sorted(problems.errors, key=lambda e: (e.row, e.field))
+    rows.attrs["row"] = np.flatnonzero(good) + 1  # file row numbers, for errors found when storing
     return Prepared(rows=rows, errors=errors, rows_read=n)
 
 
@@ -632,6 +634,12 @@ def import_frame(
         )
         rows["import_id"] = import_id
         added = store.insert_reports(conn, rows, progress=progress)
+        if added < len(rows) and (conflicts := changed_rows(conn, rows, import_id, rows.attrs["row"])):
+            raise ImportRejected(
+                f"{filename}: {len(conflicts)} rows change reports already stored under the same source and "
+                "source_id; nothing was imported",
+                conflicts,
+            )  # raised inside the transaction: the rows just inserted are rolled back
         store.finish_import(conn, import_id, added=added, present=len(rows) - added)
         version = store.dataset_version(conn)
     by_area = rows["area_id"].fillna("–").value_counts().to_dict() if added else {}

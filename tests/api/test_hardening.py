@@ -31,7 +31,7 @@ from hotspots.cli.serve import write_secret_key
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
 from hotspots.schema import measures as measures_table
-from tests.api.conftest import END, PASSWORD, Api, report_json
+from tests.api.conftest import CLUSTER, END, PASSWORD, SPARSE, Api, report_json
 
 runner = CliRunner()
 
@@ -390,3 +390,19 @@ def test_no_docs_page_loads_scripts_from_a_cdn(sqlite_api: Api) -> None:
     assert sqlite_api.client.get("/docs").status_code == 404
     assert sqlite_api.client.get("/redoc").status_code == 404
     assert sqlite_api.client.get("/openapi.json").status_code == 200
+
+
+def test_a_changed_row_under_a_stored_source_id_is_a_conflict_not_silently_kept(api: Api) -> None:
+    analyst = api.auth("analyst")
+    first = report_json(api, "same-id")
+    assert api.client.post("/reports/batch", headers=analyst, json=[first]).status_code == 201
+    again = api.client.post("/reports/batch", headers=analyst, json=[first])  # identical: a no-op
+    assert again.status_code == 201 and again.json()["rows_present"] == 1
+    changed = [report_json(api, "new-one"), first | {"category": "arrest"}]
+    refused = api.client.post("/reports/batch", headers=analyst, json=changed)
+    assert refused.status_code == 422, refused.text
+    (detail,) = refused.json()["error"]["details"]
+    assert (detail["row"], detail["field"], detail["value"]) == (2, "source_id", "same-id")
+    assert "category" in detail["reason"]
+    total = api.client.get("/reports", headers=analyst).json()["total"]
+    assert total == CLUSTER + SPARSE + 1  # nothing of the refused batch was written
