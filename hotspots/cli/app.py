@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.text import Text
 
 from hotspots.audit import clean_text
-
 from hotspots.words import Language
 
 app = typer.Typer(
