@@ -35,7 +35,13 @@ from api.errors import install_error_handlers, responses
 from api.metrics import Metrics, MetricsMiddleware
 from api.response_cache import ResponseCache, ResponseCacheMiddleware
 from api.routes import areas, audit, auth, exports, health, measures, priorities, report, reports, statistics
-from api.security import BodyLimitMiddleware, PasswordChecks, SecurityHeadersMiddleware, check_secret_key
+from api.security import (
+    BodyLimitMiddleware,
+    NulQueryMiddleware,
+    PasswordChecks,
+    SecurityHeadersMiddleware,
+    check_secret_key,
+)
 from hotspots.analysis_cache import AnalysisCache
 from hotspots.config import Settings, get_settings
 from hotspots.lru import LRU
@@ -113,6 +119,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.metrics = Metrics()
     app.add_middleware(ResponseCacheMiddleware, cache=app.state.responses, read_versions=app_versions)
     app.add_middleware(BodyLimitMiddleware, max_bytes=effective.max_upload_bytes)
+    app.add_middleware(NulQueryMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     for module in (health, auth, areas, reports, statistics, exports, priorities, measures, report, audit):

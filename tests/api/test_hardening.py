@@ -364,6 +364,9 @@ def test_nul_bytes_in_text_fields_are_422_naming_the_field(api: Api) -> None:
         (2, "source_id"),
     }
     assert api.client.get("/audit", headers=api.auth("admin"), params={"actor": "a\x00"}).status_code == 422
+    listed = api.client.get("/reports", headers=analyst, params={"category": "x\x00", "limit": 5})
+    assert listed.status_code == 422
+    assert [d["field"] for d in listed.json()["error"]["details"]] == ["query.category"]
 
 
 def test_reports_before_1990_are_refused(api: Api) -> None:
