@@ -35,7 +35,8 @@ demo: $(DEMO)/reports.csv
 run: demo
 	$(VENV)/bin/hotspots compute
 	$(VENV)/bin/hotspots demo-logins
-	$(VENV)/bin/hotspots serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/hotspots secret-key var/secret.key
+	HOTSPOTS_SECRET_KEY_FILE=var/secret.key $(VENV)/bin/hotspots serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(VENV)/bin/ruff check .

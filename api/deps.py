@@ -119,10 +119,10 @@ VersionsDep = Annotated[Versions, Depends(store_versions)]
 
 def _lookup(engine: Engine, credential: Credential) -> Callable[[], User | None]:
     """How to find the user behind ``credential`` in the store."""
-    kind, value = credential
-    if kind == "key":
-        return partial(accounts.authenticate_key, engine, str(value))
-    return partial(accounts.user_by_id, engine, int(value))
+    _kind, value = credential
+    if isinstance(value, str):
+        return partial(accounts.authenticate_key, engine, value)
+    return partial(accounts.user_by_session, engine, *value)
 
 
 async def current_user(

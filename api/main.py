@@ -4,10 +4,10 @@
 
 Access: every route declares its rule (``api.deps``: PUBLIC, ANY_ROLE, REPORT_DATA, STATISTICS, EXPORTS,
 ADMIN_ONLY); the API key header ``X-API-Key`` serves programs, the ``/login`` form a browser session.
-Nothing that must be shared between workers lives in the process (sessions are signed cookies, the login
-rate limit counts failures in the audit log). ``create_app`` composes the app and owns its caches: the
-store engine, the analyses, bodies, credentials and replayed responses on ``app.state``, the tiles and
-layer lattices on the map factory it is handed to. They are per worker and keyed by the store's versions,
+Nothing that must be shared between workers lives in the process (sessions are signed cookies checked
+against the user's session generation, login attempts are counted in the store). ``create_app`` composes
+the app and owns its caches: the store engine, the analyses, bodies, credentials and replayed responses on
+``app.state``, the tiles and layer lattices on the map factory it is handed to. They are per worker and keyed by the store's versions,
 so they never serve stale data (the README's cache table lists every one, its key and what invalidates it).
 """
 
@@ -35,7 +35,13 @@ from api.errors import install_error_handlers, responses
 from api.metrics import Metrics, MetricsMiddleware
 from api.response_cache import ResponseCache, ResponseCacheMiddleware
 from api.routes import areas, audit, auth, exports, health, measures, priorities, report, reports, statistics
-from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.security import (
+    BodyLimitMiddleware,
+    NulQueryMiddleware,
+    PasswordChecks,
+    SecurityHeadersMiddleware,
+    check_secret_key,
+)
 from hotspots.analysis_cache import AnalysisCache
 from hotspots.config import Settings, get_settings
 from hotspots.lru import LRU
@@ -88,12 +94,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """The app for ``settings`` (default: the environment's) on ``engine`` (default: one opened and
     migrated on first use). Tests pass their own settings and store."""
     effective = settings or get_settings()
+    check_secret_key(effective)  # also when uvicorn runs the factory directly, without `hotspots serve`
     app = FastAPI(
         title="Hotspots EST Örebro",
         description=DESCRIPTION,
         version="0.1.0",
         openapi_tags=TAGS,
         lifespan=_lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN (broken offline, and a third party's code in
+        # a page with the user's session): off. The schema stays at /openapi.json for tools.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = effective
     app.state.store = LazyStore(effective, engine)
@@ -102,11 +113,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.bodies = LRU[Body](64)
     app.state.credentials = CredentialCache()
     app.state.responses = ResponseCache(effective)
+    app.state.password_checks = PasswordChecks(effective.password_workers)
     install_error_handlers(app)
     app.add_exception_handler(NotModified, _not_modified)
     app.state.metrics = Metrics()
     app.add_middleware(ResponseCacheMiddleware, cache=app.state.responses, read_versions=app_versions)
     app.add_middleware(BodyLimitMiddleware, max_bytes=effective.max_upload_bytes)
+    app.add_middleware(NulQueryMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     for module in (health, auth, areas, reports, statistics, exports, priorities, measures, report, audit):

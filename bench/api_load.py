@@ -97,7 +97,10 @@ def throwaway_postgres(server_url: str | None) -> Iterator[str | None]:
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {"HOTSPOTS_DATABASE_URL": url, "HOTSPOTS_SECRET_KEY": "bench-only-secret"}
+    env = os.environ | {
+        "HOTSPOTS_DATABASE_URL": url,
+        "HOTSPOTS_SECRET_KEY": "bench-only-session-key-" + uuid.uuid4().hex,
+    }
     command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app"]
     command += [
         "--host",

@@ -20,8 +20,9 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from hotspots.audit import clean_text
 from hotspots.errors import HotspotsError
 from hotspots.schema import api_keys, users
 from hotspots.store import ACCOUNTS_VERSION, bump_version
@@ -108,6 +109,8 @@ def add_user(
     name = name.strip()
     if not name or len(name) > 128:
         raise AccountError("user name must be 1-128 characters")
+    if clean_text(name, 128) != name:
+        raise AccountError("user name must not contain control characters")
     if areas and role != Role.FIELD:
         raise AccountError("only field users can be limited to areas")
     if password is not None and len(password) < MIN_PASSWORD_CHARS:
@@ -139,16 +142,47 @@ def get_user(engine: Engine, name: str) -> User:
     return _user(row)
 
 
-def user_by_id(engine: Engine, user_id: int) -> User | None:
-    """An enabled user by id (a session cookie names the id; disabling a user ends their sessions)."""
+def user_by_session(engine: Engine, user_id: int, generation: int) -> User | None:
+    """The enabled user a session cookie names, if the cookie's generation is still the user's: logout,
+    a new password, a new role and disabling bump it (:func:`_end_sessions`), so older cookies fail even
+    though their signature and age are fine, and enabling the user again does not revive them."""
     with engine.connect() as conn:
         row = conn.execute(
-            sa.select(*_USER_COLUMNS).where(users.c.id == user_id, users.c.disabled == sa.false())
+            sa.select(*_USER_COLUMNS).where(
+                users.c.id == user_id,
+                users.c.session_generation == generation,
+                users.c.disabled == sa.false(),
+            )
         ).first()
     return _user(row) if row else None
 
 
+def session_generation(engine: Engine, user_id: int) -> int:
+    """The generation a new session cookie of ``user_id`` is signed with."""
+    with engine.connect() as conn:
+        value = conn.execute(sa.select(users.c.session_generation).where(users.c.id == user_id)).scalar()
+    return int(value or 0)
+
+
+def _end_sessions(conn: Connection, user_id: int) -> None:
+    """Invalidate every session cookie of ``user_id`` (in the caller's transaction); the accounts version
+    changes with it, so no worker's credential cache keeps one."""
+    conn.execute(
+        sa.update(users)
+        .where(users.c.id == user_id)
+        .values(session_generation=users.c.session_generation + 1)
+    )
+    bump_version(conn, ACCOUNTS_VERSION)
+
+
+def end_sessions(engine: Engine, user_id: int) -> None:
+    """Log ``user_id`` out everywhere (``POST /logout``: a copied cookie dies with the browser's)."""
+    with engine.begin() as conn:
+        _end_sessions(conn, user_id)
+
+
 def set_password(engine: Engine, name: str, password: str) -> None:
+    """A new password; it ends every session of the user."""
     if len(password) < MIN_PASSWORD_CHARS:
         raise AccountError(f"password must have at least {MIN_PASSWORD_CHARS} characters")
     user = get_user(engine, name)
@@ -156,7 +190,22 @@ def set_password(engine: Engine, name: str, password: str) -> None:
         conn.execute(
             sa.update(users).where(users.c.id == user.id).values(password_hash=hash_password(password))
         )
-        bump_version(conn, ACCOUNTS_VERSION)
+        _end_sessions(conn, user.id)
+
+
+def set_role(engine: Engine, name: str, role: Role) -> User:
+    """Give user ``name`` another role; it ends every session (a cookie must not keep the old rights).
+    A field user's area limit goes with the field role."""
+    user = get_user(engine, name)
+    areas = user.areas if role is Role.FIELD else ()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(users)
+            .where(users.c.id == user.id)
+            .values(role=role.value, areas=",".join(areas) or None)
+        )
+        _end_sessions(conn, user.id)
+    return User(user.id, user.name, role, areas)
 
 
 def create_key(engine: Engine, name: str) -> str:
@@ -189,12 +238,12 @@ def revoke_keys(engine: Engine, name: str) -> int:
 def set_disabled(engine: Engine, name: str, disabled: bool) -> None:
     """Disable (or enable again) user ``name``. Disabling stops their keys and sessions at once, in every
     worker (the accounts version changes, so no cached credential outlives it); the row stays for the
-    audit log. Enabling restores the keys that were not revoked."""
+    audit log. Enabling restores the keys that were not revoked, but no session: disabling ended them."""
     with engine.begin() as conn:
         changed = conn.execute(
             sa.update(users)
             .where(users.c.name == name, users.c.disabled != disabled)
-            .values(disabled=disabled)
+            .values(disabled=disabled, session_generation=users.c.session_generation + 1)
         ).rowcount
         if not changed:
             state = "disabled" if disabled else "enabled"
@@ -220,7 +269,11 @@ def authenticate_key(engine: Engine, key: str) -> User | None:
 
 
 def authenticate_password(engine: Engine, name: str, password: str) -> User | None:
-    """The enabled user ``name`` if ``password`` matches, else None (also for users without a password)."""
+    """The enabled user ``name`` if ``password`` matches, else None (also for users without a password,
+    and for a name with control characters or NUL, which no user has and PostgreSQL cannot compare)."""
+    if clean_text(name, 128) != name:
+        hash_password(password)
+        return None
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(*_USER_COLUMNS, users.c.password_hash).where(

@@ -1,7 +1,8 @@
 """Audit log: who read or changed report-level data, when, and with which filter (never report contents).
 
 The log is a table in the store, so every API worker and CLI run writes to the same place; failed logins
-are logged too, which is also what the login rate limit counts (shared by all workers).
+are logged too. Text written here is stripped of control characters (:func:`clean_text`): it is read on
+an admin's terminal.
 
 Usage (needs a store, so not a doctest)::
 
@@ -22,6 +23,19 @@ from sqlalchemy.engine import Connection, Engine
 from hotspots.schema import audit_log
 
 LOGIN_FAILED = "login.failed"
+#: The actor of entries written by someone not logged in (what they claimed to be goes into ``detail``).
+ANONYMOUS = "anonymous"
+ATTEMPTED_NAME_CHARS = 64
+_CONTROL = {c: None for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))} | {
+    c: None for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+
+
+def clean_text(value: str, limit: int) -> str:
+    """``value`` without control characters (C0, DEL, C1: terminal escapes, NUL) and bidi overrides, cut
+    to ``limit`` characters: what may be written to the log and shown on an admin's terminal."""
+    cleaned = value.translate(_CONTROL)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 class AuditEntry(NamedTuple):
@@ -47,9 +61,9 @@ def record(
     """Append one entry. Pass the writing transaction's connection so the entry commits with the change."""
     stmt = sa.insert(audit_log).values(
         at=datetime.now(UTC),
-        actor=actor[:128],
-        action=action[:64],
-        resource=resource[:256],
+        actor=clean_text(actor, 128),
+        action=clean_text(action, 64),
+        resource=clean_text(resource, 256),
         detail=json.dumps(dict(detail), ensure_ascii=False, default=str, sort_keys=True) if detail else None,
         rows=rows,
     )
@@ -58,6 +72,18 @@ def record(
             conn.execute(stmt)
     else:
         target.execute(stmt)
+
+
+def record_login_failure(engine: Engine, attempted_name: str, client: str) -> None:
+    """A failed login: by nobody known, so the actor is :data:`ANONYMOUS` and the name tried is kept,
+    cleaned and cut short, in ``detail`` (a caller could otherwise write any actor name into the log)."""
+    record(
+        engine,
+        actor=ANONYMOUS,
+        action=LOGIN_FAILED,
+        resource=f"login {client}",
+        detail={"attempted_name": clean_text(attempted_name, ATTEMPTED_NAME_CHARS)},
+    )
 
 
 def query(
@@ -82,19 +108,3 @@ def query(
         AuditEntry(r.at, r.actor, r.action, r.resource, json.loads(r.detail) if r.detail else {}, r.rows)
         for r in rows
     ]
-
-
-def count_since(engine: Engine, *, action: str, actor: str, resource: str, since: datetime) -> int:
-    """How many ``action`` entries by ``actor`` on ``resource`` since a time (the login rate limit's count)."""
-    stmt = (
-        sa.select(sa.func.count())
-        .select_from(audit_log)
-        .where(
-            audit_log.c.at >= since,
-            audit_log.c.action == action,
-            audit_log.c.actor == actor[:128],
-            audit_log.c.resource == resource[:256],
-        )
-    )
-    with engine.connect() as conn:
-        return int(conn.execute(stmt).scalar_one())

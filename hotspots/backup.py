@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
 from hotspots.schema import metadata
-from hotspots.store import create_store_engine, dataset_version, read_reports
+from hotspots.store import create_store_engine, dataset_version, new_epoch, read_reports
 
 #: The report columns the checksum covers: identity, time, what and where.
 CHECKSUM_COLUMNS = ("source", "source_id", "occurred_at", "category", "cell", "weight")
@@ -232,6 +232,26 @@ def read_manifest(backup_file: Path) -> Fingerprint:
         raise BackupError(f"cannot read the manifest of {backup_file}: {exc}") from exc
 
 
+def _refuse_if_in_use(settings: Settings) -> None:
+    """BackupError while other sessions are connected to the PostgreSQL database: a server would go on
+    from the store it had (its temporary tables even make ``pg_restore --clean`` fail half-way through a
+    message about sequences). Stop the API workers and importers first. (On SQLite a running server
+    notices the restore instead: :func:`hotspots.store.new_epoch`.)"""
+    engine = create_store_engine(settings)
+    try:
+        with engine.connect() as conn:
+            others = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    if others:
+        raise BackupError(
+            f"{others} other connection(s) use the database: stop the API server and importers, then restore"
+        )
+
+
 def restore(settings: Settings, backup_file: Path, *, database_url: str | None = None) -> Fingerprint:
     """Replace the contents of the store at ``database_url`` (default: the configured one) with a backup,
     then check the result against the backup's manifest. Raises :class:`BackupError` on any difference.
@@ -252,6 +272,7 @@ def restore(settings: Settings, backup_file: Path, *, database_url: str | None =
             out.close()
             src.close()
     else:
+        _refuse_if_in_use(target)
         _pg_run(
             [_pg_command("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
              "--exit-on-error", str(backup_file)],
@@ -260,9 +281,11 @@ def restore(settings: Settings, backup_file: Path, *, database_url: str | None =
     engine = create_store_engine(target)
     try:
         restored = fingerprint(engine)
+        problems = restored.differences(expected)
+        if problems:
+            raise BackupError(f"restored store does not match {backup_file}: " + "; ".join(problems))
+        with engine.begin() as conn:
+            new_epoch(conn)  # a server on this store sees new versions on its next request
     finally:
         engine.dispose()
-    problems = restored.differences(expected)
-    if problems:
-        raise BackupError(f"restored store does not match {backup_file}: " + "; ".join(problems))
     return restored

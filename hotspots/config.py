@@ -12,7 +12,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hotspots.errors import ConfigError
@@ -142,7 +142,6 @@ class Settings(BaseSettings):
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
         description="Attribution shown for the basemap (HTML)",
     )
-    secret_key: str = Field("dev-insecure-change-me", description="Signs session cookies; set in production")
     max_upload_bytes: int = Field(
         50_000_000, ge=1, description="Largest request body the API accepts (uploads, batches); larger -> 413"
     )
@@ -150,9 +149,43 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = Field(
         False, description="Send the session cookie over HTTPS only (set true behind TLS)"
     )
-    login_rate_limit: int = Field(
-        5, ge=1, description="Failed logins per user and client address per minute before 429"
+    # --- security (docs/security.md) ---
+    secret_key: str = Field(
+        "dev-insecure-change-me",
+        description="Signs session cookies: at least 32 random bytes; the built-in value is refused",
     )
+    secret_key_file: Path | None = Field(
+        None, description="File holding the session key (`hotspots secret-key FILE` creates it, mode 0600)"
+    )
+    login_rate_limit: int = Field(
+        5, ge=1, description="Failed logins per user name and client address before a minute's wait"
+    )
+    login_account_free: int = Field(
+        20, ge=1, description="Failed logins per user name (any client) before each try waits 2^n s (≤ 5 min)"
+    )
+    login_client_limit: int = Field(
+        30, ge=1, description="Failed logins per client address (any name) before a minute's wait"
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated proxy addresses whose X-Forwarded-For is believed ('' trusts none)",
+    )
+    password_workers: int = Field(
+        2, ge=1, le=16, description="Threads that check passwords (scrypt), apart from the request threads"
+    )
+    measure_max_area_km2: float = Field(
+        2.0, gt=0, description="Largest target area of a measure (point radius, cells or polygon)"
+    )
+
+    @model_validator(mode="after")
+    def _key_from_file(self) -> Settings:
+        """``secret_key_file`` wins over ``secret_key``: the key then never sits in the environment."""
+        if self.secret_key_file is not None:
+            try:
+                self.secret_key = self.secret_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"cannot read secret_key_file {self.secret_key_file}: {exc}") from exc
+        return self
 
     @field_validator("timezone")
     @classmethod

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from hotspots import csvout, store
 from hotspots.areas import Areas
 from hotspots.config import Settings
+from hotspots.conflicts import changed_rows
 from hotspots.errors import ImportRejected, RowError
 from hotspots.h3grid import latlng_to_cells
 
@@ -60,6 +61,10 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
 MAX_NOTE_CHARS = 4000
 MAX_WEIGHT = 100.0
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
+#: Reports before this are typos (0001-01-01 was stored, then broke its own report view and `status`).
+EARLIEST_REPORT = np.datetime64("1990-01-01T00:00:00", "us")
+#: A header wider than this is refused before parsing (100,000 columns cost 12.5 s and a 789 KB error).
+MAX_COLUMNS = 500
 _OFFSET = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
 
 Floats = npt.NDArray[np.float64]
@@ -105,6 +110,8 @@ def _read_csv(data: bytes, filename: str) -> pd.DataFrame:
     end = data.find(b"\n")
     first = data[: end if end >= 0 else len(data)]
     sep = ";" if first.count(b";") > first.count(b",") else ","
+    if first.count(sep.encode()) >= MAX_COLUMNS:
+        raise ImportRejected(f"the header has {first.count(sep.encode()) + 1} columns: at most {MAX_COLUMNS}")
     frame = _read_csv_arrow(data, sep)
     if frame is None:
         frame = _read_csv_pandas(data, filename, sep)
@@ -490,6 +497,7 @@ def prepare(
     occurred, why = _instants(occ_text, settings.timezone)
     problems.add(np.isnat(occurred), "occurred_at", why, occ_text)
     problems.add(occurred > latest, "occurred_at", "in the future", occ_text)
+    problems.add(occurred < EARLIEST_REPORT, "occurred_at", "before 1990-01-01", occ_text)
     rep_text = column("reported_at")
     reported, why_r = _instants(rep_text, settings.timezone)
     given = _mask(pc.not_equal(rep_text, ""))
@@ -520,11 +528,14 @@ def prepare(
     note = column("note")
     too_long = _mask(pc.greater(pc.utf8_length(note), MAX_NOTE_CHARS))
     problems.add(too_long, "note", f"longer than {MAX_NOTE_CHARS} characters", note)
+    nul = "contains a NUL byte"  # PostgreSQL text cannot hold one: the write failed with a 500
+    problems.add(_mask(pc.match_substring(note, "\x00")), "note", nul, note)
 
     id_text = column("source_id")
     problems.add(
         _mask(pc.greater(pc.utf8_length(id_text), 128)), "source_id", "longer than 128 characters", id_text
     )
+    problems.add(_mask(pc.match_substring(id_text, "\x00")), "source_id", nul, id_text)
     source_id = id_text.to_numpy(zero_copy_only=False)
     missing_id = source_id == ""
     if missing_id.any():
@@ -569,6 +580,7 @@ def prepare(
         copy=False,
     )
     errors = sorted(problems.errors, key=lambda e: (e.row, e.field))
+    rows.attrs["row"] = np.flatnonzero(good) + 1  # file row numbers, for errors found when storing
     return Prepared(rows=rows, errors=errors, rows_read=n)
 
 
@@ -622,6 +634,12 @@ def import_frame(
         )
         rows["import_id"] = import_id
         added = store.insert_reports(conn, rows, progress=progress)
+        if added < len(rows) and (conflicts := changed_rows(conn, rows, import_id, rows.attrs["row"])):
+            raise ImportRejected(
+                f"{filename}: {len(conflicts)} rows change reports already stored under the same source and "
+                "source_id; nothing was imported",
+                conflicts,
+            )  # raised inside the transaction: the rows just inserted are rolled back
         store.finish_import(conn, import_id, added=added, present=len(rows) - added)
         version = store.dataset_version(conn)
     by_area = rows["area_id"].fillna("–").value_counts().to_dict() if added else {}

@@ -23,7 +23,8 @@ WDQ < -1 displacement larger than the direct effect (net harm).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import logging
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,9 +37,9 @@ from scipy.spatial import cKDTree
 from shapely.geometry import shape
 from sqlalchemy.engine import Engine
 
-from hotspots import h3grid
+from hotspots import audit, h3grid
 from hotspots.config import Settings, get_settings
-from hotspots.errors import HotspotsError
+from hotspots.measure_checks import MeasureError, check_dates, check_measure, parse_cells, parse_polygon
 from hotspots.schema import measures as measures_table
 from hotspots.stats.kde import to_sweref
 from hotspots.store import bump_version, read_reports, transaction
@@ -50,10 +51,11 @@ MEASURE_TYPES = (
     "uppsökande arbete", "ordningsvakter", "trygghetsvandring",
 )  # fmt: skip
 DEFAULT_RADIUS_M = 100.0
+_log = logging.getLogger(__name__)
 
 
-class MeasureError(HotspotsError):
-    """A measure cannot be recorded or followed up as asked (bad place, unknown id, no period)."""
+class UnknownMeasure(MeasureError):
+    """No measure has the id asked for."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Measure:
     end: date | None
     note: str
     created_by: str
+    problem: str | None = None  # why a stored row is unusable (list_measures(invalid=True) only)
 
     @property
     def place_kind(self) -> str:
@@ -104,6 +107,8 @@ class Measure:
         out = asdict(self)
         out.update(start=self.start.isoformat(), end=self.end.isoformat() if self.end else None,
                    cells=list(self.cells), place_kind=self.place_kind)  # fmt: skip
+        if self.problem is None:
+            del out["problem"]
         return out
 
 
@@ -126,6 +131,12 @@ def distance_to_cells(cells: h3grid.CellArray, targets: h3grid.CellArray) -> np.
 
 
 def _row_to_measure(row: Any) -> Measure:
+    """The stored row as a Measure; a polygon that is not even JSON reads as an empty dict, which
+    :func:`~hotspots.measure_checks.check_measure` then refuses."""
+    try:
+        polygon = json.loads(row.polygon) if row.polygon else None
+    except ValueError:
+        polygon = {}
     return Measure(
         id=int(row.id),
         type=row.type,
@@ -134,7 +145,7 @@ def _row_to_measure(row: Any) -> Measure:
         lon=float(row.lon),
         radius_m=row.radius_m,
         cells=tuple(row.cells.split()) if row.cells else (),
-        polygon=json.loads(row.polygon) if row.polygon else None,
+        polygon=polygon,
         start=row.start_date,
         end=row.end_date,
         note=row.note or "",
@@ -156,37 +167,35 @@ def record_measure(
     polygon: dict[str, Any] | None = None,
     note: str = "",
     created_by: str = "cli",
+    settings: Settings | None = None,
 ) -> Measure:
-    """Store a measure placed by exactly one of: lat/lon (+ radius_m, default 100 m), cells, polygon."""
+    """Store a measure placed by exactly one of: lat/lon (+ radius_m, default 100 m), cells, polygon;
+    MeasureError (naming the field) for implausible dates or a place outside or too large
+    (:mod:`hotspots.measure_checks`)."""
+    settings = settings or get_settings()
     given = [lat is not None and lon is not None, bool(cells), polygon is not None]
     if sum(given) != 1:
         raise MeasureError("give the measure's place as exactly one of: lat and lon, cells, or a polygon")
     if not type.strip() or not organisation.strip():
         raise MeasureError("a measure needs a type and a responsible organisation")
-    if end is not None and end < start:
-        raise MeasureError(f"end {end} is before start {start}")
+    for field, text in (("type", type), ("organisation", organisation), ("note", note)):
+        if "\x00" in text:  # PostgreSQL text cannot hold NUL: the write failed with a 500
+            raise MeasureError("contains a NUL byte", field)
+    check_dates(start, end)
     if cells:
-        try:
-            parsed = h3grid.as_cells([int(c, 16) for c in cells])
-        except ValueError as exc:
-            raise MeasureError(f"not H3 cell ids: {cells}") from exc
+        parsed = h3grid.as_cells(parse_cells(cells, settings))
         centre_lat, centre_lon = (float(v.mean()) for v in h3grid.cells_to_latlng(parsed))
     elif polygon is not None:
-        try:
-            geometry = shape(polygon)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise MeasureError(f"not a GeoJSON geometry: {exc}") from exc
-        if geometry.is_empty or geometry.geom_type not in ("Polygon", "MultiPolygon"):
-            raise MeasureError("the measure's polygon must be a non-empty (Multi)Polygon")
-        point = geometry.representative_point()
+        point = parse_polygon(polygon).representative_point()
         centre_lat, centre_lon = point.y, point.x
     else:
         assert lat is not None and lon is not None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise MeasureError(f"lat/lon out of range: {lat}, {lon}")
-        if radius_m is not None and radius_m <= 0:
-            raise MeasureError("radius_m must be positive")
         centre_lat, centre_lon = lat, lon
+    check_measure(
+        Measure(0, type, organisation, centre_lat, centre_lon, (radius_m or DEFAULT_RADIUS_M) if given[0]
+                else None, tuple(cells or ()), polygon, start, end, note, created_by),
+        settings,
+    )  # fmt: skip
     values = {
         "type": type.strip(),
         "organisation": organisation.strip(),
@@ -211,14 +220,24 @@ def get_measure(engine: Engine, measure_id: int) -> Measure:
     with engine.connect() as conn:
         row = conn.execute(sa.select(measures_table).where(measures_table.c.id == measure_id)).first()
     if row is None:
-        raise MeasureError(f"no measure with id {measure_id}")
+        raise UnknownMeasure(f"no measure with id {measure_id}")
     return _row_to_measure(row)
 
 
 def list_measures(
-    engine: Engine, *, active_on: date | None = None, active_between: tuple[date, date] | None = None
+    engine: Engine,
+    *,
+    active_on: date | None = None,
+    active_between: tuple[date, date] | None = None,
+    settings: Settings | None = None,
+    invalid: bool = False,
 ) -> list[Measure]:
-    """Measures, oldest first; optionally only those in force on a day or at some time in [first, last]."""
+    """Measures, oldest first; optionally only those in force on a day or at some time in [first, last].
+
+    Stored rows that fail :func:`~hotspots.measure_checks.check_measure` are left out (and logged): one bad
+    row must not fail every list, report and map that shows measures. ``invalid=True`` keeps them, with
+    the reason in ``problem``, for the measures list where they can be found and deleted."""
+    settings = settings or get_settings()
     stmt = sa.select(measures_table).order_by(measures_table.c.start_date, measures_table.c.id)
     if active_on is not None:
         active_between = (active_on, active_on)
@@ -228,14 +247,39 @@ def list_measures(
             sa.or_(measures_table.c.end_date.is_(None), measures_table.c.end_date >= first)
         )
     with engine.connect() as conn:
-        return [_row_to_measure(row) for row in conn.execute(stmt)]
+        rows = conn.execute(stmt).all()
+    out = []
+    for row in rows:
+        measure = _row_to_measure(row)
+        try:
+            check_measure(measure, settings)
+        except MeasureError as exc:
+            _log.warning("measure %s is stored with an unusable %s, left out: %s", measure.id, exc.field, exc)
+            if invalid:
+                out.append(replace(measure, problem=f"{exc.field}: {exc}"))
+            continue
+        out.append(measure)
+    return out
+
+
+def delete_measure(engine: Engine, measure_id: int, *, actor: str) -> Measure:
+    """Delete a measure (also one whose stored row is unusable); audited, and the version changes so no
+    list or tile keeps showing it."""
+    measure = get_measure(engine, measure_id)
+    with transaction(engine) as conn:
+        conn.execute(sa.delete(measures_table).where(measures_table.c.id == measure_id))
+        bump_version(conn)
+        audit.record(
+            conn, actor=actor, action="measures.delete", resource=f"/measures/{measure_id}",
+            detail={"type": measure.type, "organisation": measure.organisation, "start": measure.start}, rows=1,
+        )  # fmt: skip
+    return measure
 
 
 def end_measure(engine: Engine, measure_id: int, end: date) -> Measure:
     """Set a measure's last day."""
     measure = get_measure(engine, measure_id)
-    if end < measure.start:
-        raise MeasureError(f"end {end} is before the measure's start {measure.start}")
+    check_dates(measure.start, end)
     with transaction(engine) as conn:
         conn.execute(sa.update(measures_table).where(measures_table.c.id == measure_id).values(end_date=end))
         bump_version(conn)
@@ -304,6 +348,7 @@ def follow_up(
     """
     settings = settings or get_settings()
     measure = get_measure(engine, measure) if isinstance(measure, int) else measure
+    check_measure(measure, settings)  # a stored row that is unusable: 422 for it alone
     today = today or datetime.now(ZoneInfo(settings.timezone)).date()
     last = min(measure.end or today, today)
     length = days or (last - measure.start).days + 1

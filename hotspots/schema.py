@@ -132,6 +132,9 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(256), nullable=True),
     sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcTimestamp(), nullable=False),
+    # Signed into every session cookie; logout, password change, disable and role change bump it, which
+    # ends every session issued before (hotspots.accounts.end_sessions).
+    sa.Column("session_generation", sa.Integer(), nullable=False, server_default="0"),
 )
 
 api_keys = sa.Table(
@@ -155,6 +158,17 @@ audit_log = sa.Table(
     sa.Column("resource", sa.String(256), nullable=False),
     sa.Column("detail", sa.Text(), nullable=True),  # JSON: the filter used, never report contents
     sa.Column("rows", sa.Integer(), nullable=True),
+)
+
+# Login attempts per throttle key (user name, client address, or both): counted atomically in the store so
+# every worker sees them and concurrent guesses cannot race past the limit (hotspots.throttle).
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("failures", sa.Integer(), nullable=False),
+    sa.Column("last_us", sa.BigInteger(), nullable=False),  # microseconds since the epoch, UTC
+    sa.Column("next_us", sa.BigInteger(), nullable=False),  # no attempt is checked before this instant
 )
 
 # One row per key; "dataset_version" changes with every write so derived results can be cached by it.

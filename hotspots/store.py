@@ -14,6 +14,8 @@ people (list, read, delete) live in :mod:`hotspots.reports_store`.
 
 from __future__ import annotations
 
+import os
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -44,7 +46,7 @@ def create_store_engine(settings: Settings | None = None) -> Engine:
     url = sa.engine.make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(url.database))
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
@@ -61,13 +63,27 @@ def create_store_engine(settings: Settings | None = None) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file owner-only (0600) before SQLite does (0644 under the usual umask): it
+    holds report-level data, and SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent; safe on every start)."""
+    """Bring the schema to the newest Alembic revision (idempotent; safe on every start). A migration
+    that changed anything starts a new store epoch (:func:`new_epoch`)."""
+    from alembic.runtime.migration import MigrationContext
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as conn:
+        before = MigrationContext.configure(conn).get_current_revision()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        if before is not None and MigrationContext.configure(conn).get_current_revision() != before:
+            new_epoch(conn)
 
 
 def open_store(settings: Settings | None = None) -> Engine:
@@ -156,6 +172,33 @@ class VersionReader:
             with suppress(Exception):
                 self._conn.close()
             self._conn = None
+
+
+STORE_EPOCH = "store_epoch"
+
+
+def new_epoch(conn: Connection) -> int:
+    """Start a new store epoch: after a restore (or a migration) the counters no longer continue the
+    sequence a running server saw. Without it, writes after restoring an older backup bring the dataset
+    and accounts versions back to numbers a server has cached under, and it serves the pre-restore
+    statistics, ETags and credentials (a key absent from the restored store was accepted again).
+
+    The epoch is a random number, and both counters jump forward by an independent random amount in
+    [2^20, 2^40): every cache key and ETag of the service already names a counter, so each one changes
+    with the epoch without knowing about it, in every process, and a number a server saw before comes
+    back only with probability ~(versions seen) / 2^40. Returns the epoch."""
+    epoch = secrets.randbits(62)
+    for key in (DATASET_VERSION, ACCOUNTS_VERSION):
+        bump_version(conn, key)  # creates the row if missing
+        jump = (1 << 20) + secrets.randbelow(1 << 40)
+        conn.execute(
+            sa.update(store_meta).where(store_meta.c.key == key).values(value=store_meta.c.value + jump)
+        )
+    if not conn.execute(
+        sa.update(store_meta).where(store_meta.c.key == STORE_EPOCH).values(value=epoch)
+    ).rowcount:
+        conn.execute(sa.insert(store_meta).values(key=STORE_EPOCH, value=epoch))
+    return epoch
 
 
 def dataset_version(conn_or_engine: Engine | Connection) -> int:

@@ -9,6 +9,7 @@ about the hexagons anyway. The map tests drive Chromium with the same executable
 from __future__ import annotations
 
 import argparse
+import secrets
 import socket
 import struct
 import tempfile
@@ -91,7 +92,10 @@ def _serve_demo(directory: Path) -> tuple[str, Any]:
     from hotspots.config import Settings
     from hotspots.store import open_store
 
-    settings = Settings(database_url=f"sqlite:///{directory / 'demo.db'}")
+    # A throwaway session key: the app refuses to start with the built-in one.
+    settings = Settings(
+        database_url=f"sqlite:///{directory / 'demo.db'}", secret_key=secrets.token_urlsafe(48)
+    )
     files = demo.write(directory, weeks=104, seed=1, end=DEMO_END)
     engine = open_store(settings)
     ingest.import_file(engine, files.reports, settings=settings, areas=load_areas(settings))

@@ -30,6 +30,9 @@ from hotspots.areas import Areas, load_areas
 from hotspots.config import Settings
 from hotspots.store import open_store
 
+#: Every app refuses a missing or short session key; the tests' apps and served children sign with this one.
+os.environ.setdefault("HOTSPOTS_SECRET_KEY", "test-session-key-" + uuid.uuid4().hex)
+
 PG_ADMIN_URL = os.environ.get("HOTSPOTS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,30 +1,35 @@
 """Browser login and logout: a Swedish HTML form that issues a signed, HttpOnly, SameSite=Lax session cookie.
 
-Programs use API keys (``X-API-Key``) instead. Failed logins are written to the audit log; after
-``login_rate_limit`` failures per user name and client address within a minute the form answers 429.
+Programs use API keys (``X-API-Key``) instead. Attempts are throttled per name and client, per name and
+per client (:mod:`hotspots.throttle`: 429 with Retry-After); failures are written to the audit log.
+Logging out ends every session of the user, not just this browser's cookie.
 """
 
 from __future__ import annotations
 
+import math
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Cookie, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ANY_ROLE, PUBLIC, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
-from api.security import SESSION_COOKIE, login_blocked, sign_session
-from hotspots import accounts, audit
-from hotspots.accounts import Role
+from api.security import SESSION_COOKIE, PasswordChecks, read_session, sign_session
+from hotspots import accounts, audit, throttle
+from hotspots.accounts import Role, User
 
 router = APIRouter(tags=["auth"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 _BAD_LOGIN = "Fel användarnamn eller lösenord."
-_TOO_MANY = "För många misslyckade försök. Vänta en minut och försök igen."
+_TOO_MANY = "För många misslyckade försök. Vänta en stund och försök igen."
 
 
 class Me(BaseModel):
@@ -68,9 +73,13 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
     status_code=303,
     response_model=None,
     summary="Logga in / log in (sets the session cookie)",
-    responses={401: {"description": "wrong name or password"}, 429: {"description": "too many failures"}},
+    responses={
+        401: {"description": "wrong name or password"},
+        429: {"description": "too many failures"},
+        503: {"description": "too many logins at once"},
+    },
 )
-def login(
+async def login(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
@@ -78,20 +87,25 @@ def login(
     password: Annotated[str, Form(min_length=1, max_length=1024)],
     next: Annotated[str, Form(max_length=2048)] = "/",
 ) -> Response:
+    """Count the attempt (:mod:`hotspots.throttle`), then check the password on the app's own scrypt
+    threads (:class:`api.security.PasswordChecks`): a burst of logins never queues other requests."""
     client = request.client.host if request.client else "unknown"
-    if login_blocked(engine, settings, name, client):
+    counters = throttle.login_keys(settings, name, client)
+    wait = await run_in_threadpool(throttle.reserve, engine, counters)
+    if wait > 0:
         blocked = _form(request, status=429, message=_TOO_MANY, name=name, next_=next)
-        blocked.headers["Retry-After"] = "60"
+        blocked.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return blocked
-    user = accounts.authenticate_password(engine, name, password)
+    checks: PasswordChecks = request.app.state.password_checks
+    user = await checks.run(partial(accounts.authenticate_password, engine, name, password))
     if user is None:
-        audit.record(engine, actor=name, action=audit.LOGIN_FAILED, resource=f"login {client}")
+        await run_in_threadpool(audit.record_login_failure, engine, name, client)
         return _form(request, status=401, message=_BAD_LOGIN, name=name, next_=next)
-    audit.record(engine, actor=user.name, action="login", resource=f"login {client}")
+    generation = await run_in_threadpool(_logged_in, engine, counters, user, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        sign_session(settings, user.id),
+        sign_session(settings, user.id, generation),
         max_age=settings.session_max_age,
         httponly=True,
         samesite="lax",
@@ -101,14 +115,29 @@ def login(
     return response
 
 
+def _logged_in(engine: Engine, counters: dict[str, throttle.Rule], user: User, client: str) -> int:
+    """Clear the name's throttle, audit the login; the session generation to sign."""
+    throttle.succeeded(engine, counters)
+    audit.record(engine, actor=user.name, action="login", resource=f"login {client}")
+    return accounts.session_generation(engine, user.id)
+
+
 @router.post(
     "/logout",
     dependencies=[PUBLIC],
     status_code=303,
     response_class=RedirectResponse,
-    summary="Logga ut / log out (clears the session cookie)",
+    summary="Logga ut / log out (ends every session of the user, clears the cookie)",
 )
-def logout() -> RedirectResponse:
+def logout(
+    engine: EngineDep,
+    settings: SettingsDep,
+    session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
+) -> RedirectResponse:
+    """Ends the session server-side too: a copy of the cookie (saved, stolen) stops working with it."""
+    signed = read_session(settings, session) if session else None
+    if signed is not None and accounts.user_by_session(engine, *signed) is not None:
+        accounts.end_sessions(engine, signed[0])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

@@ -1,7 +1,8 @@
 """Measures (insatser) EST decided, and their follow-up with the Weighted Displacement Quotient.
 
-EST and analysts record and end measures; recording one bumps the dataset version, so lists, tiles and
-reports that show measures are recomputed.
+EST and analysts record, end and delete measures; each change bumps the dataset version, so lists, tiles
+and reports that show measures are recomputed. A measure is checked on the way in
+(:mod:`hotspots.measure_checks`), and a stored row that fails the check degrades only its own entry.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import STATISTICS, CurrentUser, EngineDep, SettingsDep
@@ -17,6 +18,8 @@ from api.errors import ApiError, ErrorDetail, responses
 from hotspots.measures import (
     Measure,
     MeasureError,
+    UnknownMeasure,
+    delete_measure,
     end_measure,
     follow_up,
     get_measure,
@@ -53,35 +56,56 @@ class MeasureIn(BaseModel):
         return self
 
 
+#: Ids beyond 64 bits used to reach the database and fail there (500): 422 naming the path parameter.
+MeasureId = Annotated[int, Path(ge=1, le=2**62, description="Insatsens id / measure id")]
+
+
 def _measure_or_404(engine: Any, measure_id: int) -> Measure:
     try:
         return get_measure(engine, measure_id)
-    except MeasureError as exc:
+    except UnknownMeasure as exc:
         raise ApiError(404, f"Ingen insats {measure_id} / no measure {measure_id}") from exc
+
+
+def _invalid(exc: MeasureError, prefix: str = "body") -> ApiError:
+    """422 naming the field at fault."""
+    field = f"{prefix}.{exc.field}" if exc.field else prefix
+    return ApiError(422, str(exc), details=[ErrorDetail(field=field, reason=str(exc))])
 
 
 @router.get("", summary="Insatser / measures")
 def measures(
     engine: EngineDep,
+    settings: SettingsDep,
     active_on: Annotated[
         date | None, Query(description="Bara de som gäller denna dag / in force that day")
     ] = None,
 ) -> list[dict[str, Any]]:
-    return [m.to_dict() for m in list_measures(engine, active_on=active_on)]
+    """Unusable stored rows are listed too, with ``problem`` saying why, so they can be deleted."""
+    return [m.to_dict() for m in list_measures(engine, active_on=active_on, settings=settings, invalid=True)]
 
 
 @router.post("", status_code=201, summary="Registrera en insats / record a measure")
-def create_measure(body: MeasureIn, engine: EngineDep, user: CurrentUser) -> dict[str, Any]:
+def create_measure(
+    body: MeasureIn, engine: EngineDep, settings: SettingsDep, user: CurrentUser
+) -> dict[str, Any]:
     try:
-        measure = record_measure(engine, **body.model_dump(), created_by=user.name)
+        measure = record_measure(engine, **body.model_dump(), created_by=user.name, settings=settings)
     except MeasureError as exc:
-        raise ApiError(422, str(exc), details=[ErrorDetail(field="body", reason=str(exc))]) from exc
+        raise _invalid(exc) from exc
     return measure.to_dict()
 
 
 @router.get("/{measure_id}", summary="En insats / one measure")
-def measure(measure_id: int, engine: EngineDep) -> dict[str, Any]:
+def measure(measure_id: MeasureId, engine: EngineDep) -> dict[str, Any]:
     return _measure_or_404(engine, measure_id).to_dict()
+
+
+@router.delete("/{measure_id}", summary="Ta bort en insats / delete a measure (audited)")
+def remove_measure(measure_id: MeasureId, engine: EngineDep, user: CurrentUser) -> dict[str, Any]:
+    """Also removes a stored row that is unusable; the audit log keeps who deleted what."""
+    _measure_or_404(engine, measure_id)
+    return {"deleted": delete_measure(engine, measure_id, actor=user.name).to_dict()}
 
 
 class EndIn(BaseModel):
@@ -89,17 +113,17 @@ class EndIn(BaseModel):
 
 
 @router.post("/{measure_id}/end", summary="Avsluta en insats / end a measure")
-def finish_measure(measure_id: int, body: EndIn, engine: EngineDep) -> dict[str, Any]:
+def finish_measure(measure_id: MeasureId, body: EndIn, engine: EngineDep) -> dict[str, Any]:
     _measure_or_404(engine, measure_id)
     try:
         return end_measure(engine, measure_id, body.end).to_dict()
     except MeasureError as exc:
-        raise ApiError(422, str(exc), details=[ErrorDetail(field="body.end", reason=str(exc))]) from exc
+        raise _invalid(exc) from exc
 
 
 @router.get("/{measure_id}/follow-up", summary="Uppföljning med WDQ / follow-up with WDQ")
 def measure_follow_up(
-    measure_id: int,
+    measure_id: MeasureId,
     engine: EngineDep,
     settings: SettingsDep,
     days: Annotated[
@@ -112,4 +136,4 @@ def measure_follow_up(
     try:
         return follow_up(engine, measure, settings=settings, days=days)
     except MeasureError as exc:
-        raise ApiError(422, str(exc)) from exc
+        raise _invalid(exc, "measure") from exc

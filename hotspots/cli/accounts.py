@@ -4,7 +4,8 @@ hotspots users add anna --role est --password        # prompts for the password
 hotspots users add kim --role field --areas vivalla,baronbackarna
 hotspots users list
 hotspots users disable anna                          # keys and sessions stop working at once
-hotspots users list --disabled; hotspots users enable anna
+hotspots users list --disabled; hotspots users enable anna   # keys again; old sessions stay ended
+hotspots users role anna analyst                     # ends anna's sessions
 hotspots keys create anna                            # prints the key once; only its hash is stored
 hotspots keys revoke anna
 hotspots audit --since 2026-11-01
@@ -22,7 +23,7 @@ from rich.table import Table
 from hotspots import accounts, audit
 from hotspots.accounts import Role
 from hotspots.areas import load_areas
-from hotspots.cli.app import JsonOpt, app, console, err_console, fail
+from hotspots.cli.app import JsonOpt, app, console, err_console, fail, safe
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
@@ -56,7 +57,7 @@ def users_add(
     except HotspotsError as exc:
         raise fail(exc) from exc
     limited = f", limited to {', '.join(user.areas)}" if user.areas else ""
-    console.print(f"user {user.name} added with role {user.role.value}{limited}")
+    console.print(safe(f"user {user.name} added with role {user.role.value}{limited}"))
 
 
 @users_app.command("list")
@@ -71,7 +72,7 @@ def users_list(
         return
     table = Table("name", "role", "areas")
     for u in users:
-        table.add_row(u.name, u.role.value, ", ".join(u.areas) or "alla")
+        table.add_row(safe(u.name), u.role.value, safe(", ".join(u.areas) or "alla"))
     console.print(table)
 
 
@@ -83,7 +84,7 @@ def users_disable(name: NameArg) -> None:
 
 @users_app.command("enable")
 def users_enable(name: NameArg) -> None:
-    """Enable a disabled user again (their keys that were not revoked work again)."""
+    """Enable a disabled user again (their keys that were not revoked work again; sessions do not)."""
     _set_disabled(name, False)
 
 
@@ -92,7 +93,17 @@ def _set_disabled(name: str, disabled: bool) -> None:
         accounts.set_disabled(open_store(get_settings()), name, disabled)
     except HotspotsError as exc:
         raise fail(exc) from exc
-    console.print(f"user {name} {'disabled' if disabled else 'enabled'}")
+    console.print(safe(f"user {name} {'disabled' if disabled else 'enabled'}"))
+
+
+@users_app.command("role")
+def users_role(name: NameArg, role: Annotated[Role, typer.Argument(help="The new role.")]) -> None:
+    """Give a user another role; their sessions end (keys keep working, with the new role)."""
+    try:
+        user = accounts.set_role(open_store(get_settings()), name, role)
+    except HotspotsError as exc:
+        raise fail(exc) from exc
+    console.print(safe(f"user {user.name} now has role {user.role.value}; their sessions were ended"))
 
 
 @keys_app.command("create")
@@ -113,7 +124,7 @@ def keys_revoke(name: NameArg) -> None:
         count = accounts.revoke_keys(open_store(get_settings()), name)
     except HotspotsError as exc:
         raise fail(exc) from exc
-    console.print(f"{count} key(s) of {name} revoked")
+    console.print(safe(f"{count} key(s) of {name} revoked"))
 
 
 @app.command("audit")
@@ -134,16 +145,16 @@ def audit_command(
     )
     if as_json:
         for e in entries:
-            print(json.dumps({**e._asdict(), "at": e.at.isoformat()}, ensure_ascii=False))
+            print(json.dumps({**e._asdict(), "at": e.at.isoformat()}))  # ASCII: no raw control bytes
         return
     table = Table("time (UTC)", "actor", "action", "resource", "rows", "filter")
     for e in entries:
         table.add_row(
             e.at.strftime("%Y-%m-%d %H:%M:%S"),
-            e.actor,
-            e.action,
-            e.resource,
+            safe(e.actor),
+            safe(e.action),
+            safe(e.resource),
             "" if e.rows is None else str(e.rows),
-            json.dumps(e.detail, ensure_ascii=False) if e.detail else "",
+            safe(json.dumps(e.detail, ensure_ascii=False)) if e.detail else "",
         )
     console.print(table)

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from hotspots.audit import clean_text
 from hotspots.words import Language
 
 app = typer.Typer(
@@ -21,9 +23,16 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def safe(value: object) -> Text:
+    """Stored or user-given text as it may reach a terminal: no rich markup (``[link=…]`` from a login
+    name rendered as a link) and no control characters (ESC sequences cleared the screen and set the
+    window title). Every table cell and message that shows such text goes through here."""
+    return Text(clean_text(str(value), 10_000))
+
+
 def fail(exc: Exception) -> typer.Exit:
     """Say what went wrong on stderr and give the exit to raise: ``raise fail(exc) from exc``."""
-    err_console.print(f"[red]error:[/] {exc}", highlight=False)
+    err_console.print(Text.assemble(("error:", "red"), " ", safe(exc)), highlight=False)
     return typer.Exit(1)
 
 

@@ -4,6 +4,7 @@
         --start 2026-05-18
     hotspots measures list --active
     hotspots measures end 3 --date 2026-09-30
+    hotspots measures delete 3
     hotspots measures follow-up 3 --days 56 --json
 """
 
@@ -17,13 +18,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hotspots.cli.app import JsonOpt, LangOpt, app, console, fail
+from hotspots.cli.app import JsonOpt, LangOpt, app, console, fail, safe
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
 from hotspots.store import open_store
 from hotspots.words import CLI, Language
 
-measures_app = typer.Typer(help="Measures (insatser): add, list, end, follow up.", no_args_is_help=True)
+measures_app = typer.Typer(
+    help="Measures (insatser): add, list, end, delete, follow up.", no_args_is_help=True
+)
 app.add_typer(measures_app, name="measures")
 
 DateOpt = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])]
@@ -78,7 +81,9 @@ def add_command(
         print(json.dumps(measure.to_dict(), ensure_ascii=False))
     else:
         console.print(
-            f"measure {measure.id} recorded: {measure.type} ({measure.organisation}) from {measure.start}"
+            safe(
+                f"measure {measure.id} recorded: {measure.type} ({measure.organisation}) from {measure.start}"
+            )
         )
 
 
@@ -90,7 +95,9 @@ def list_command(
     """The recorded measures, oldest first."""
     from hotspots.measures import list_measures
 
-    found = list_measures(open_store(get_settings()), active_on=date.today() if active else None)
+    found = list_measures(
+        open_store(get_settings()), active_on=date.today() if active else None, invalid=True
+    )
     if as_json:
         print(json.dumps([m.to_dict() for m in found], ensure_ascii=False))
         return
@@ -101,7 +108,9 @@ def list_command(
         where = f"{m.lat:.5f}, {m.lon:.5f}" + (
             f" r {m.radius_m:.0f} m" if m.radius_m else f" ({m.place_kind})"
         )
-        table.add_row(str(m.id), m.type, m.organisation, where, str(m.start), str(m.end or "–"), m.note)
+        note = f"UNUSABLE ({m.problem}) {m.note}" if m.problem else m.note
+        table.add_row(str(m.id), safe(m.type), safe(m.organisation), where, str(m.start), str(m.end or "–"),
+                      safe(note))  # fmt: skip
     console.print(table)
 
 
@@ -118,6 +127,18 @@ def end_command(
     except HotspotsError as exc:
         raise fail(exc) from exc
     console.print(f"measure {measure.id} ends {measure.end}")
+
+
+@measures_app.command("delete")
+def delete_command(measure_id: Annotated[int, typer.Argument(min=1, help="The measure's id.")]) -> None:
+    """Delete a measure (also one whose stored row is unusable); written to the audit log."""
+    from hotspots.measures import delete_measure
+
+    try:
+        measure = delete_measure(open_store(get_settings()), measure_id, actor="cli")
+    except HotspotsError as exc:
+        raise fail(exc) from exc
+    console.print(safe(f"measure {measure.id} deleted: {measure.type} ({measure.organisation})"))
 
 
 @measures_app.command("follow-up")
@@ -151,8 +172,10 @@ def follow_up_command(
         return
     m, t = result["measure"], CLI[lang]
     table = Table(
-        title=t["follow_up_title"].format(
-            type=m["type"], org=m["organisation"], days=result["days"], start=m["start"]
+        title=safe(
+            t["follow_up_title"].format(
+                type=m["type"], org=m["organisation"], days=result["days"], start=m["start"]
+            )
         )
     )
     for column in ("zone", "before", "after"):

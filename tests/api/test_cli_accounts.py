@@ -52,7 +52,9 @@ def test_users_keys_and_audit(store_env: str) -> None:
 
     listed = runner.invoke(app, ["audit", "--json"])
     entries = [json.loads(line) for line in listed.stdout.splitlines()]
-    assert [(e["actor"], e["action"]) for e in entries] == [("kim", "login.failed")]
+    assert [(e["actor"], e["action"], e["detail"]) for e in entries] == [
+        ("anonymous", "login.failed", {"attempted_name": "kim"})
+    ]
     assert "gissning" not in listed.stdout
     assert runner.invoke(app, ["audit", "--since", "2999-01-01", "--json"]).stdout == ""
 

@@ -73,6 +73,7 @@ def serve(database_url: str, tmp_path: Path, **env: str) -> Iterator[Served]:
         "HOME": str(tmp_path),
         "HOTSPOTS_DATABASE_URL": database_url,
         "HOTSPOTS_PERMUTATIONS": "99",
+        "HOTSPOTS_SECRET_KEY": os.environ["HOTSPOTS_SECRET_KEY"],
         **env,
     }
     log = (tmp_path / "uvicorn.log").open("wb")
