@@ -105,7 +105,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
     ("GET", "/statistics/hotspots"): (STATS, lambda a: {"url": "/statistics/hotspots", "params": Q}),
     ("GET", "/statistics/emerging"): (STATS, lambda a: {"url": "/statistics/emerging", "params": Q}),
     ("GET", "/statistics/change"): (STATS, lambda a: {"url": "/statistics/change", "params": Q}),
-    ("GET", "/exports/cells.{fmt}"): (EXPORT, lambda a: {"url": "/exports/cells.csv", "params": Q}),
+    ("GET", "/exports/cells.{fmt}"): (EXPORT, lambda a: {"url": "/exports/cells.csv"}),  # planners: no window
     ("GET", "/priorities"): (PRIORITY, lambda a: {"url": "/priorities", "params": Q}),
     ("GET", "/measures"): (STATS, lambda a: {"url": "/measures"}),
     ("POST", "/measures"): (STATS, lambda a: {"url": "/measures", "json": MEASURE}),
