@@ -62,6 +62,8 @@ class Period(NamedTuple):
                 f"period must be a year, quarter or month (2026, 2026-Q3, 2026-07): {text!r}"
             )
         year = int(match["year"])
+        if not 1990 <= year <= 2100:
+            raise PublicationError(f"period must lie between 1990 and 2100: {text!r}")
         if match["month"]:
             return cls("month", year, int(match["month"]))
         if match["quarter"]:

@@ -92,7 +92,7 @@ def import_command(
         raise fail(exc) from exc
     if result.errors:
         target = rejects or file.with_suffix(".rejects.csv")
-        ingest.write_rejects(result.errors, target)
+        ingest.write_rejects(result, target)
         err_console.print(f"{result.rows_rejected} rows rejected; reasons written to {target}")
     if result.rows_added == 0 and result.rows_present:
         console.print(

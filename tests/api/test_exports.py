@@ -5,7 +5,6 @@ without warnings; GeoJSON per RFC 7946; SWEREF 99 TM on request."""
 from __future__ import annotations
 
 import io
-import json
 import sqlite3
 import warnings
 from pathlib import Path

@@ -146,7 +146,7 @@ def test_import_rejects_file_has_no_live_formula(
     )
     assert (result.rows_added, result.rows_rejected) == (1, 5)
     rejects = tmp_path / "rejects.csv"
-    ingest.write_rejects(result.errors, rejects)
+    ingest.write_rejects(result, rejects)
     values = pd.read_csv(rejects, sep=";", encoding="utf-8-sig", dtype=str)["value"].tolist()
     assert "'" + HOSTILE_CATEGORY in values and "'=1+cmd" in values
     assert live_formulas(rejects.read_bytes()) == []
