@@ -97,6 +97,20 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
             },
         },
     ),
+    ("GET", "/reports/upload"): (REPORTS, lambda a: {"url": "/reports/upload"}),
+    ("POST", "/reports/upload"): (
+        REPORTS,
+        lambda a: {
+            "url": "/reports/upload",
+            "files": {
+                "file": (
+                    "u.csv",
+                    b"source,source_id,occurred_at,category,lat,lon\n"
+                    + f"police,u1,2026-11-10T20:00:00+01:00,arrest,{a.point(FIELD_AREA)[0]},{a.point(FIELD_AREA)[1]}\n".encode(),
+                )
+            },
+        },
+    ),
     ("GET", "/reports"): (REPORTS, lambda a: {"url": "/reports"}),
     ("GET", "/reports/{report_id}"): (REPORTS, lambda a: {"url": "/reports/1"}),
     ("DELETE", "/reports/{report_id}"): (REPORTS, lambda a: {"url": f"/reports/{_new_report_id(a)}"}),
