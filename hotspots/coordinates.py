@@ -143,7 +143,7 @@ def extent_reasons(
 
     Points inside an area are inside the extent: only the others are tested against the buffered union.
     """
-    outside = ~in_area & np.isfinite(lat)
+    outside = ~in_area & np.isfinite(lat) & np.isfinite(lon)
     candidates = np.flatnonzero(outside)
     outside[candidates] = ~areas.within_extent(lat[candidates], lon[candidates], buffer_m)
     if not outside.any():

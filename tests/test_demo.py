@@ -24,7 +24,7 @@ TZ = "Europe/Stockholm"
 
 @pytest.fixture(scope="module")
 def two_years() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return demo.generate(weeks=104, seed=1, end=END)
+    return demo.generate(weeks=104, seed=1, end=END, density=demo.Density.DENSE)
 
 
 @pytest.fixture(scope="module")
