@@ -11,6 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.dev-installed-stamp
 DEMO := var/demo
+PORT ?= 8000
 export HOTSPOTS_DATABASE_URL ?= sqlite:///var/hotspots.db
 
 .PHONY: run test install install-dev demo lint bench clean screenshots
@@ -44,7 +45,7 @@ demo: $(DEMO)/reports.csv
 run: demo
 	$(VENV)/bin/hotspots compute
 	$(VENV)/bin/hotspots demo-logins
-	$(VENV)/bin/hotspots serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/hotspots serve --host 127.0.0.1 --port $(PORT)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

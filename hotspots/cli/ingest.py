@@ -114,9 +114,16 @@ def status_command(as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps(facts, ensure_ascii=False))
         return
-    table = Table(title=f"{facts['reports']} rapporter, {facts['first'] or '–'} – {facts['last'] or '–'}")
-    table.add_column("område")
-    table.add_column("rapporter", justify="right")
+    table = Table(
+        title=f"{facts['reports']} reports in the store, {facts['first'] or '–'} – {facts['last'] or '–'}"
+    )
+    table.add_column("area")
+    table.add_column("reports, all time", justify="right")
     for name, count in facts["by_area"].items():
         table.add_row(name, str(count))
     console.print(table)
+    console.print(
+        "Every stored report, by the area that contains it. `hotspots compute` counts only its window "
+        "(default: the 28 days ending today) and the study area's cells, so its per-area numbers are smaller.",
+        soft_wrap=True,
+    )
