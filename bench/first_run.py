@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -46,16 +47,19 @@ def first_run(repo: Path, port: int, workdir: Path) -> dict[str, float]:
         text=True, start_new_session=True,
     )  # fmt: skip
     marks: dict[str, float] = {}
-    try:
+
+    def watch() -> None:  # when each make step starts, from its echoed command line
         assert make.stdout is not None
-        os.set_blocking(make.stdout.fileno(), False)
+        for line in make.stdout:
+            for step in ("demo-data", "import", "demo-measures", "compute", "demo-logins", "serve"):
+                if f"hotspots {step}" in line and step not in marks:
+                    marks[step] = time.perf_counter() - t0
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
         while not _healthy(port):
             if make.poll() is not None:
                 raise SystemExit(f"make run ended with {make.returncode} before /health answered")
-            for line in iter(make.stdout.readline, ""):
-                for step in ("demo-data", "import", "demo-measures", "compute", "demo-logins", "serve"):
-                    if f"hotspots {step}" in line and step not in marks:
-                        marks[step] = time.perf_counter() - t0
             time.sleep(0.2)
         marks["health"] = time.perf_counter() - t0
     finally:
