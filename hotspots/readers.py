@@ -32,6 +32,10 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
     return _read_csv(data, filename)
 
 
+#: Letters Windows-1252 has that Swedish text does not: where they appear, the file is another encoding.
+_UNLIKELY_IN_CP1252 = frozenset("ŠŒŽšœžŸƒˆ˜‰‹›\x00")
+
+
 def _as_utf8(data: bytes) -> tuple[bytes, str]:
     """The file as UTF-8 and the encoding it came in: UTF-8 (with or without BOM), else Windows-1252, which
     Swedish Excel's "CSV (semikolonavgränsad)" writes. A file that is neither is left as it is and refused
@@ -40,9 +44,12 @@ def _as_utf8(data: bytes) -> tuple[bytes, str]:
         data.decode("utf-8")
     except UnicodeDecodeError:
         try:
-            return data.decode("cp1252").encode("utf-8"), "cp1252"
+            text = data.decode("cp1252")
         except UnicodeDecodeError:
             return data, "unknown"
+        if not _UNLIKELY_IN_CP1252.isdisjoint(text):  # e.g. Mac Roman's ä å ö read as Š Œ š
+            return data, "unknown"
+        return text.encode("utf-8"), "cp1252"
     return data, "utf-8"
 
 
