@@ -30,9 +30,10 @@ import pyogrio
 import shapely
 
 from hotspots import csvout, h3grid
-from hotspots.analysis import Analysis, emerging_label
+from hotspots.analysis import Analysis
 from hotspots.areas import SWEREF99TM
 from hotspots.publications import Publication, as_frame
+from hotspots.words import CHART_LEGEND, Language, emerging_label
 
 #: Source attribution of the area boundaries (RegSO: SCB's regional statistical areas).
 BOUNDARY_ATTRIBUTION = "Statistiska centralbyrån, RegSO 2025"
@@ -46,11 +47,6 @@ EXPORT_COLUMNS = (
     "cell", "area_id", "area", "count", "weighted", "GiZScore", "GiPValue", "Gi_Bin", "moran_q",
     "emerging", "density",
 )  # fmt: skip
-#: Swedish labels of ArcGIS's Gi_Bin classes (the words module takes these over).
-GI_BIN_LABELS = {
-    3: "hotspot 99 %", 2: "hotspot 95 %", 1: "hotspot 90 %", 0: "inte signifikant",
-    -1: "kallt område 90 %", -2: "kallt område 95 %", -3: "kallt område 99 %",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -106,11 +102,13 @@ def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     """Swedish labels beside the codes, and empty codes as nulls."""
     out = frame.copy()
     if "Gi_Bin" in out:
-        out.insert(list(out.columns).index("Gi_Bin") + 1, "Gi_Bin_sv", out["Gi_Bin"].map(GI_BIN_LABELS))
+        out.insert(
+            list(out.columns).index("Gi_Bin") + 1, "Gi_Bin_sv", out["Gi_Bin"].map(CHART_LEGEND[Language.sv])
+        )
     if "moran_q" in out:
         out["moran_q"] = out["moran_q"].replace("", None)
     if "emerging" in out:
-        labels = out["emerging"].map(lambda code: emerging_label(str(code), "sv"))
+        labels = out["emerging"].map(lambda code: emerging_label(str(code), Language.sv))
         out.insert(list(out.columns).index("emerging") + 1, "emerging_sv", labels)
     return out
 

@@ -177,4 +177,4 @@ def test_missing_values_are_nulls_and_codes_carry_swedish_labels(api: Api) -> No
     collection = api.client.get("/exports/cells.geojson", headers=api.auth("est"), params=Q).json()
     props = [f["properties"] for f in collection["features"]]
     assert props and all(p["moran_q"] is None or p["moran_q"] in {"HH", "HL", "LH", "LL"} for p in props)
-    assert all(p["Gi_Bin_sv"].startswith(("hotspot", "kallt", "inte")) for p in props)
+    assert all(p["Gi_Bin_sv"].startswith(("hotspot", "kall fläck", "rapporter")) for p in props)
