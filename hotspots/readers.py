@@ -1,4 +1,4 @@
-"""Reading import files: CSV (UTF-8 or Windows-1252, comma or semicolon), GeoJSON and GeoPackage, as raw
+r"""Reading import files: CSV (UTF-8 or Windows-1252, comma or semicolon), GeoJSON and GeoPackage, as raw
 rows of text (vector formats add the point coordinates as ``_x``/``_y`` in the file's CRS ``_crs``).
 
 >>> read_table("källa;id\nPolisen;1\n".encode("cp1252"), "rader.csv")["källa"].tolist()
