@@ -34,7 +34,19 @@ from api.deps import (
 from api.errors import install_error_handlers, responses
 from api.metrics import Metrics, MetricsMiddleware
 from api.response_cache import ResponseCache, ResponseCacheMiddleware
-from api.routes import areas, audit, auth, exports, health, measures, priorities, report, reports, statistics
+from api.routes import (
+    areas,
+    audit,
+    auth,
+    exports,
+    health,
+    measures,
+    priorities,
+    report,
+    reports,
+    statistics,
+    upload,
+)
 from api.security import (
     BodyLimitMiddleware,
     NulQueryMiddleware,
@@ -122,7 +134,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(NulQueryMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for module in (health, auth, areas, reports, statistics, exports, priorities, measures, report, audit):
+    # upload before reports: /reports/upload must not be read as /reports/{report_id}
+    for module in (
+        health,
+        auth,
+        areas,
+        upload,
+        reports,
+        statistics,
+        exports,
+        priorities,
+        measures,
+        report,
+        audit,
+    ):
         app.include_router(module.router)
     maps = map_factory(app.state.analyses)
     app.include_router(maps.router, tags=["map"], responses=responses(401, 403, 404, 422))

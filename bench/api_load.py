@@ -66,7 +66,7 @@ def prepare_store(directory: Path, weeks: int, url: str | None = None) -> tuple[
     url = url or f"sqlite:///{directory / 'bench.db'}"
     settings = Settings(database_url=url)
     engine = open_store(settings)
-    files = demo.write(directory / "demo", weeks=weeks, seed=1, end=END)
+    files = demo.write(directory / "demo", weeks=weeks, seed=1, end=END, density=demo.Density.DENSE)
     result = ingest.import_file(engine, files.reports, settings=settings, areas=load_areas(settings))
     accounts.add_user(engine, "bench", Role.ADMIN)
     key = accounts.create_key(engine, "bench")

@@ -192,7 +192,7 @@ def bench_full_recompute() -> dict[str, dict[str, float]]:
 
     end = date(2026, 11, 15)
     with tempfile.TemporaryDirectory() as tmp:
-        files = demo.write(Path(tmp), weeks=104, seed=1, end=end)
+        files = demo.write(Path(tmp), weeks=104, seed=1, end=end, density=demo.Density.DENSE)
         settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'demo.db'}")
         ingest.import_file(open_store(settings), files.reports, settings=settings, areas=load_areas(settings))
         figures = {}

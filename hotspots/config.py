@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     areas_file: Path = Field(DATA_DIR / "areas.geojson", description="Area polygons (GeoJSON, WGS84)")
     places_file: Path = Field(DATA_DIR / "places.csv", description="Named places for human-readable labels")
     taxonomy_file: Path = Field(DATA_DIR / "taxonomy.toml", description="Categories and sources")
+    dst_policy: Literal["refuse", "earlier", "later"] = Field(
+        "refuse", description="Import: a local time a DST change makes ambiguous or non-existent (row error)"
+    )
     extent_buffer_m: float = Field(
         500.0, ge=0, description="Reports farther than this outside every area are rejected on import"
     )

@@ -17,7 +17,8 @@ so pass it to reproduce a file. Every timestamp falls on or before the ``end`` d
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -28,11 +29,22 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import Transformer
+from sqlalchemy.engine import Engine
 
 from hotspots import h3grid
 from hotspots.areas import SWEREF99TM, load_areas
 from hotspots.config import Settings, Taxonomy, get_settings
+from hotspots.demo_time import (
+    HOUR_WEIGHT,
+    Calendar,
+    activity_profile,
+    calendar,
+    iso_local,
+    last_complete_day,
+    measure_week_index,
+)
 from hotspots.errors import ConfigError
+from hotspots.measures import Measure, list_measures, record_measure
 
 REPORT_COLUMNS = (
     "source",
@@ -77,22 +89,29 @@ PLANTED = (
     Planted("H10", "Oskarstorget", "moved_to", 45, 50),
 )
 MEASURE_TYPE = "kamerabevakning"
-#: Background reports per week (before season and weekday factors) over the urban areas.
-BACKGROUND_PER_WEEK = 760.0
+MEASURE_ORGANISATION = "Polisen"
+MEASURE_RADIUS_M = 150.0
+
+
+class Density(StrEnum):
+    """How many reports the demo makes. ``sparse`` (the default) is what real data look like: all drug
+    offences reported in Örebro municipality averaged ~160 a month (2006-2019), so a few thousand reports
+    a year from every source, and planted hot spots of a few to a few dozen reports a month. ``dense``
+    (~55,000 a year) is for load tests and benchmarks."""
+
+    SPARSE = "sparse"
+    DENSE = "dense"
+
+
+#: Background reports per week (before season and weekday factors) over the urban areas, and the factor
+#: on each planted hotspot's ``peak_per_week`` (given for the dense demo).
+BACKGROUND_PER_WEEK = {Density.DENSE: 760.0, Density.SPARSE: 40.0}
+PEAK_FACTOR = {Density.DENSE: 1.0, Density.SPARSE: 0.08}
 #: Areas larger than this are countryside (the six rural RegSO are 100-400 km²); no background there.
 URBAN_MAX_KM2 = 20.0
 #: Relative share of background per urban area: partnership areas and the city centre see more reports.
 BUSY_AREA_FACTOR = 4.0
 
-#: Monday..Sunday, mean 1: Friday and Saturday are the busy days.
-WEEKDAY_FACTOR = np.array([0.8, 0.8, 0.9, 1.0, 1.3, 1.4, 0.8])
-#: Relative reports per hour of day 0..23: quiet mornings, peak 19-22.
-HOUR_WEIGHT = np.array(
-    [4, 3, 2, 1, 0.5, 0.5, 0.7, 1, 1.2, 1.5, 2, 2.5, 3, 3, 3.5, 4, 5, 6, 8, 9, 10, 10, 9, 7], dtype=float
-)
-#: Seasonal amplitude: +30 % in mid-July, -30 % in mid-January.
-SEASON_AMPLITUDE = 0.3
-SEASON_PEAK_DAY_OF_YEAR = 196
 
 SOURCES = (
     "police", "municipal_security", "field_group", "social_services",
@@ -134,60 +153,6 @@ class DemoFiles(NamedTuple):
     first: str
     last: str
     hotspots: int
-
-
-class _Calendar(NamedTuple):
-    """The local days of the window and, per day, its week index, weekday and relative intensity."""
-
-    days: pd.DatetimeIndex
-    week: npt.NDArray[np.int64]
-    intensity: npt.NDArray[np.float64]
-    week_labels: list[str]
-    week_mondays: pd.DatetimeIndex
-
-
-def _calendar(weeks: int, end: date) -> _Calendar:
-    """``weeks`` ISO weeks ending with the week of ``end``; days after ``end`` are left out."""
-    last_monday = end - timedelta(days=end.weekday())
-    mondays = pd.date_range(last_monday - timedelta(weeks=weeks - 1), periods=weeks, freq="7D")
-    days = pd.date_range(mondays[0], pd.Timestamp(end), freq="D")
-    day_of_year = days.day_of_year.to_numpy()
-    season = 1 + SEASON_AMPLITUDE * np.cos(2 * np.pi * (day_of_year - SEASON_PEAK_DAY_OF_YEAR) / 365.25)
-    iso = mondays.isocalendar()
-    labels = [f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"], strict=True)]
-    return _Calendar(
-        days=days,
-        week=(np.arange(days.size) // 7).astype(np.int64),
-        intensity=season * WEEKDAY_FACTOR[days.day_of_week.to_numpy()],
-        week_labels=labels,
-        week_mondays=mondays,
-    )
-
-
-def measure_week_index(weeks: int) -> int:
-    """Week (0-based) the measure starts: a quarter of the window (26 of 104 weeks) before the end."""
-    return max(1, weeks - max(2, weeks // 4))
-
-
-def activity_profile(pattern: str, weeks: int, mondays: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
-    """Relative activity (0..1) of a planted hotspot in each week of the window."""
-    w = np.arange(weeks, dtype=np.float64)
-    measure = measure_week_index(weeks)
-    if pattern == "persistent":
-        return np.ones(weeks)
-    if pattern == "emerging":
-        start = weeks - min(10, max(2, weeks // 3))
-        return np.clip((w - start + 1) / (weeks - start), 0, 1)
-    if pattern == "fading":
-        top, gone = weeks // 3, max(weeks // 3 + 1, 2 * weeks // 3)
-        return np.clip((gone - w) / (gone - top), 0, 1)
-    if pattern == "seasonal":
-        return np.isin(mondays.month.to_numpy(), (5, 6, 7, 8, 9)).astype(np.float64)
-    if pattern == "moved_from":
-        return (w < measure).astype(np.float64)
-    if pattern == "moved_to":
-        return np.clip((w - measure + 1) / 4, 0, 1)
-    raise ValueError(f"unknown hotspot pattern {pattern!r}")
 
 
 def _check_taxonomy(taxonomy: Taxonomy) -> None:
@@ -235,28 +200,13 @@ def _background_points(
     return x, y, area_of_point
 
 
-def _iso_local(ts: pd.Series) -> npt.NDArray[np.str_]:
-    """ISO 8601 local time with a colon in the UTC offset (2026-03-14T21:35:00+01:00), vectorised.
-
-    pandas' tz-aware strftime goes row by row (~1.4 s per 100k); this formats the naive local time
-    in C and appends one of the few distinct offsets.
-    """
-    local = ts.dt.tz_localize(None).to_numpy("datetime64[s]")
-    utc = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[s]")
-    offset_min = (local - utc).astype("timedelta64[m]").astype(np.int64)
-    distinct, inverse = np.unique(offset_min, return_inverse=True)
-    labels = np.array([f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in distinct])
-    return np.char.add(np.datetime_as_string(local, unit="s"), labels[inverse])
-
-
-def last_complete_day(settings: Settings | None = None) -> date:
-    """Yesterday in the configured time zone: the default ``end``. Not today: reports timed later today
-    would lie in the future, and the importer (rightly) refuses those."""
-    return datetime.now(ZoneInfo((settings or get_settings()).timezone)).date() - timedelta(days=1)
-
-
 def generate(
-    weeks: int = 104, seed: int = 1, end: date | None = None, *, settings: Settings | None = None
+    weeks: int = 104,
+    seed: int = 1,
+    end: date | None = None,
+    *,
+    density: Density = Density.SPARSE,
+    settings: Settings | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Demo reports (import format, ``REPORT_COLUMNS``) and the planted truth (``TRUTH_COLUMNS``).
 
@@ -271,7 +221,7 @@ def generate(
     tz = ZoneInfo(settings.timezone)
     end = end or last_complete_day(settings)
     rng = np.random.default_rng(seed)
-    cal = _calendar(weeks, end)
+    cal = calendar(weeks, end)
 
     places = pd.read_csv(settings.places_file, encoding="utf-8").set_index("name")
     unknown = [h.place for h in PLANTED if h.place not in places.index]
@@ -286,8 +236,8 @@ def generate(
     # Expected reports per stream (planted hotspots, then background) and day.
     hotspot_places = places.loc[[h.place for h in PLANTED]]
     profiles = np.array([activity_profile(h.pattern, weeks, cal.week_mondays) for h in PLANTED])
-    peaks = np.array([h.peak_per_week for h in PLANTED])
-    weekly = np.vstack([profiles * peaks[:, None], np.full((1, weeks), BACKGROUND_PER_WEEK)])
+    peaks = np.array([h.peak_per_week for h in PLANTED]) * PEAK_FACTOR[density]
+    weekly = np.vstack([profiles * peaks[:, None], np.full((1, weeks), BACKGROUND_PER_WEEK[density])])
     counts = rng.poisson(weekly[:, cal.week] * cal.intensity / 7)
     stream, day = np.nonzero(counts)
     stream, day = np.repeat(stream, counts[stream, day]), np.repeat(day, counts[stream, day])
@@ -354,8 +304,8 @@ def generate(
         {
             "source": rows["source"],
             "source_id": prefix + "-" + year + "-" + sequence.astype(str).str.zfill(6),
-            "occurred_at": _iso_local(rows["occurred"]),
-            "reported_at": _iso_local(rows["reported"]),
+            "occurred_at": iso_local(rows["occurred"]),
+            "reported_at": iso_local(rows["reported"]),
             "category": rows["category"],
             "lat": rows["lat"],
             "lon": rows["lon"],
@@ -363,12 +313,17 @@ def generate(
             "note": rows["note"],
         }
     )
-    truth = _truth(hotspot_places, profiles, cal, np.bincount(rows["stream"], minlength=len(PLANTED) + 1))
+    n_reports = np.bincount(rows["stream"], minlength=len(PLANTED) + 1)
+    truth = _truth(hotspot_places, profiles, cal, n_reports, PEAK_FACTOR[density])
     return reports, truth
 
 
 def _truth(
-    places: pd.DataFrame, profiles: npt.NDArray[np.float64], cal: _Calendar, n_reports: npt.NDArray[np.int64]
+    places: pd.DataFrame,
+    profiles: npt.NDArray[np.float64],
+    cal: Calendar,
+    n_reports: npt.NDArray[np.int64],
+    peak_factor: float,
 ) -> pd.DataFrame:
     """One row per hotspot active in the window, with the resolution-10 cells within ~2 sigma of its centre."""
     spacing_m = np.sqrt(3) * h3.average_hexagon_edge_length(TRUTH_RESOLUTION, unit="m")
@@ -393,7 +348,7 @@ def _truth(
                 "pattern": h.pattern,
                 "first_week": cal.week_labels[active[0]],
                 "last_week": cal.week_labels[active[-1]],
-                "peak_per_week": h.peak_per_week,
+                "peak_per_week": round(h.peak_per_week * peak_factor, 2),
                 "active_weeks": int(active.size),
                 "n_reports": int(n_reports[i]),
                 "measure_type": MEASURE_TYPE if moved else "",
@@ -404,10 +359,16 @@ def _truth(
     return pd.DataFrame.from_records(records, columns=list(TRUTH_COLUMNS))
 
 
-def write(out_dir: Path, weeks: int = 104, seed: int = 1, end: date | None = None) -> DemoFiles:
+def write(
+    out_dir: Path,
+    weeks: int = 104,
+    seed: int = 1,
+    end: date | None = None,
+    density: Density = Density.SPARSE,
+) -> DemoFiles:
     """Generate and write reports.csv, truth.csv and truth.json (parameters, hotspots, the measure) to out_dir."""
     end = end or last_complete_day()
-    reports, truth = generate(weeks=weeks, seed=seed, end=end)
+    reports, truth = generate(weeks=weeks, seed=seed, end=end, density=density)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = out_dir / "reports.csv", out_dir / "truth.csv", out_dir / "truth.json"
     reports.assign(weight=reports["weight"].astype(str)).to_csv(
@@ -416,11 +377,13 @@ def write(out_dir: Path, weeks: int = 104, seed: int = 1, end: date | None = Non
     truth.to_csv(paths[1], index=False, encoding="utf-8", lineterminator="\n")
     moved = truth[truth["pattern"].str.startswith("moved")].set_index("pattern")
     summary = {
-        "parameters": {"weeks": weeks, "seed": seed, "end": end.isoformat()},
+        "parameters": {"weeks": weeks, "seed": seed, "end": end.isoformat(), "density": density.value},
         "hotspots": truth.drop(columns="cells_res10").to_dict(orient="records"),
         "measures": [
             {
                 "type": MEASURE_TYPE,
+                "organisation": MEASURE_ORGANISATION,
+                "radius_m": MEASURE_RADIUS_M,
                 "place": moved.at["moved_from", "place"],
                 "lat": moved.at["moved_from", "lat"],
                 "lon": moved.at["moved_from", "lon"],
@@ -438,3 +401,31 @@ def write(out_dir: Path, weeks: int = 104, seed: int = 1, end: date | None = Non
         last=reports["occurred_at"].iloc[-1] if len(reports) else "",
         hotspots=len(truth),
     )
+
+
+def record_measures(engine: Engine, truth_json: Path) -> list[Measure]:
+    """Store the demo's planted measures (truth.json) as EST would have recorded them, from the Monday of
+    their week, so the map's measures layer, the follow-up and the weekly report have one to show.
+    Idempotent: a measure already stored (same type, place and start) is not added again."""
+    planted = json.loads(truth_json.read_text(encoding="utf-8"))["measures"]
+    stored = {(m.type, round(m.lat, 6), round(m.lon, 6), m.start) for m in list_measures(engine)}
+    added = []
+    for item in planted:
+        start = date.fromisoformat(item["week"] + "-1")  # ISO week date: that week's Monday
+        key = (item["type"], round(float(item["lat"]), 6), round(float(item["lon"]), 6), start)
+        if key in stored:
+            continue
+        added.append(
+            record_measure(
+                engine,
+                type=item["type"],
+                organisation=item.get("organisation", MEASURE_ORGANISATION),
+                start=start,
+                lat=float(item["lat"]),
+                lon=float(item["lon"]),
+                radius_m=float(item.get("radius_m", MEASURE_RADIUS_M)),
+                note=f"Syntetisk demo: insats vid {item['place']}.",
+                created_by="demo",
+            )
+        )
+    return added

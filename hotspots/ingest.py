@@ -5,9 +5,10 @@ or :func:`import_frame`. The default is all-or-nothing: one bad row rejects the 
 and every problem is reported with its row number, field and reason. ``skip_invalid=True`` stores the good
 rows and returns the rejects. Re-importing the same rows adds nothing (idempotent on source + source_id).
 
-Validation runs on whole columns: text as Arrow string arrays (trim, lower, cast to numbers and instants in
-C), numbers as numpy arrays. Messages are only formatted for the rows that fail, so a clean million-row
-file costs no per-row Python work before the store.
+The steps have their own modules: :mod:`hotspots.readers` (files to raw text rows),
+:mod:`hotspots.validation` (columns, masks, row problems), :mod:`hotspots.timestamps`,
+:mod:`hotspots.coordinates`; this one joins them into rows for the store and writes them. Validation runs
+on whole columns, so a clean million-row file costs no per-row Python work before the store.
 
 Usage (needs a store, so not a doctest)::
 
@@ -16,62 +17,46 @@ Usage (needs a store, so not a doctest)::
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import io
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-import shapely
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
 from sqlalchemy.engine import Engine
 
 from hotspots import csvout, store
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.conflicts import changed_rows
+from hotspots.coordinates import coordinates, extent_reasons
 from hotspots.errors import ImportRejected, RowError
 from hotspots.h3grid import latlng_to_cells
+from hotspots.readers import read_table
+from hotspots.timestamps import DstPolicy, instants
+from hotspots.validation import (
+    CLI_OPTIONS,
+    Mask,
+    Options,
+    Problems,
+    lookup,
+    mask,
+    parse_numbers,
+    resolve_columns,
+    text,
+)
 
-#: Canonical fields and the column names accepted for them (case-insensitive), Swedish and English.
-DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "source": ("source", "källa", "kalla", "avsändare"),
-    "source_id": ("source_id", "id", "källid", "ärendenummer", "ärende", "diarienummer", "ref"),
-    "occurred_at": ("occurred_at", "tidpunkt", "händelsetid", "datum", "date", "time", "timestamp"),
-    "reported_at": ("reported_at", "rapporterad", "rapporttid", "inkom"),
-    "category": ("category", "kategori", "typ", "type"),
-    "lat": ("lat", "latitude", "latitud", "y_wgs84"),
-    "lon": ("lon", "lng", "long", "longitude", "longitud", "x_wgs84"),
-    "x": ("x", "e", "easting", "östlig", "ostlig", "sweref_e"),
-    "y": ("y", "n", "northing", "nordlig", "sweref_n"),
-    "weight": ("weight", "vikt"),
-    "note": ("note", "anteckning", "kommentar", "notering", "beskrivning", "fritext"),
-}
 MAX_NOTE_CHARS = 4000
-MAX_WEIGHT = 100.0
-FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
 #: Reports before this are typos (0001-01-01 was stored, then broke its own report view and `status`).
 EARLIEST_REPORT = np.datetime64("1990-01-01T00:00:00", "us")
-#: A header wider than this is refused before parsing (100,000 columns cost 12.5 s and a 789 KB error).
-MAX_COLUMNS = 500
-_OFFSET = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
-
-Floats = npt.NDArray[np.float64]
-Mask = npt.NDArray[np.bool_]
-Instants = npt.NDArray[np.datetime64]
-#: What an error shows as the offending value: a text column, an array, or a formatter of the failing rows.
-Shown: TypeAlias = pa.ChunkedArray | npt.NDArray[np.object_] | Callable[[npt.NDArray[np.intp]], list[str]]
+MAX_WEIGHT = 100.0
+FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
 
 
 @dataclass
@@ -86,344 +71,30 @@ class ImportResult:
     import_id: int | None = None
     dataset_version: int | None = None
     by_area: dict[str, int] = field(default_factory=dict)
+    #: The rejected rows as the file has them, indexed by the row numbers the errors name.
+    rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def rows_rejected(self) -> int:
         return len({e.row for e in self.errors})
 
 
-# --------------------------------------------------------------------------------------------- reading
-
-
-def read_table(data: bytes, filename: str) -> pd.DataFrame:
-    """Raw rows as strings (CSV) or properties + point coordinates (GeoJSON / GeoPackage).
-
-    Vector formats yield ``_x``/``_y`` columns from the point geometry in the file's CRS (``_crs``).
-    """
-    suffix = Path(filename).suffix.lower()
-    if suffix in {".geojson", ".json", ".gpkg"}:
-        return _read_vector(data, filename)
-    return _read_csv(data, filename)
-
-
-def _read_csv(data: bytes, filename: str) -> pd.DataFrame:
-    end = data.find(b"\n")
-    first = data[: end if end >= 0 else len(data)]
-    sep = ";" if first.count(b";") > first.count(b",") else ","
-    if first.count(sep.encode()) >= MAX_COLUMNS:
-        raise ImportRejected(f"the header has {first.count(sep.encode()) + 1} columns: at most {MAX_COLUMNS}")
-    frame = _read_csv_arrow(data, sep)
-    if frame is None:
-        frame = _read_csv_pandas(data, filename, sep)
-    frame.attrs["decimal_comma"] = sep == ";"
-    return frame
-
-
-def _read_csv_arrow(data: bytes, sep: str) -> pd.DataFrame | None:
-    """Every column as strings, parsed by Arrow's multithreaded reader (~5x pandas' C parser).
-
-    None for what Arrow refuses (ragged rows, invalid UTF-8, duplicate or empty header names): the pandas
-    parser then reads those files exactly as before, or explains what is wrong with them.
-    """
-    body = memoryview(data)[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
-    parse = pa_csv.ParseOptions(delimiter=sep, newlines_in_values=True)
-    try:
-        header = pa_csv.open_csv(
-            pa.BufferReader(body), read_options=pa_csv.ReadOptions(block_size=1 << 16), parse_options=parse
-        )
-        names = header.schema.names
-        if "" in names or len(set(names)) < len(names):
-            return None
-        table = pa_csv.read_csv(
-            pa.BufferReader(body),
-            parse_options=parse,
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError):  # a header that is not UTF-8 fails as the latter
-        return None
-    return table.to_pandas()
-
-
-def _read_csv_pandas(data: bytes, filename: str, sep: str) -> pd.DataFrame:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportRejected(
-            f"{filename}: not UTF-8 (byte {exc.start}, line {line}); save the file as UTF-8 "
-            "(Excel: 'CSV UTF-8')"
-        ) from exc
-    try:
-        return pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False, engine="c"
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ImportRejected(f"{filename}: cannot parse as CSV: {exc}") from exc
-
-
-#: The first bytes of every GeoPackage (an SQLite 3 database).
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def _is_geojson_or_gpkg(data: bytes) -> bool:
-    """True for an SQLite database or text starting with ``{``. GDAL would also open an archive (zip, gzip,
-    tar) from memory and expand it, so a 1 MB upload could make it inflate gigabytes (a zip bomb): only
-    these two formats reach it."""
-    if data.startswith(SQLITE_MAGIC):
-        return True
-    text = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
-    return text[:4096].lstrip()[:1] == b"{"
-
-
-def _read_vector(data: bytes, filename: str) -> pd.DataFrame:
-    import pyogrio
-
-    if not _is_geojson_or_gpkg(data):
-        raise ImportRejected(
-            f"{filename}: not a GeoJSON or GeoPackage file (archives such as .zip are not accepted; unpack "
-            "the file first)"
-        )
-    try:
-        with warnings.catch_warnings():  # in-memory GeoPackages have no file extension; GDAL says so
-            warnings.filterwarnings(
-                "ignore", message=".*non conformant file extension", category=RuntimeWarning
-            )
-            gdf = pyogrio.read_dataframe(io.BytesIO(data))
-    except Exception as exc:  # GDAL errors come in several types
-        raise ImportRejected(f"{filename}: cannot read as GeoJSON/GeoPackage: {exc}") from exc
-    geom = gdf.geometry
-    types = geom.geom_type.fillna("missing")
-    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
-    frame = frame.where(frame.notna(), "").astype(str)
-    is_point = (types == "Point").to_numpy()
-    xy = np.full((len(gdf), 2), np.nan)
-    xy[is_point] = shapely.get_coordinates(geom.to_numpy()[is_point])
-    frame["_x"], frame["_y"] = xy[:, 0], xy[:, 1]
-    frame["_geom_type"] = types.to_numpy()
-    frame.attrs["crs"] = gdf.crs.to_string() if gdf.crs is not None else "EPSG:4326"
-    return frame
-
-
-# ------------------------------------------------------------------------------------------ validation
-
-
-def _text(values: pd.Series) -> pa.ChunkedArray:
-    """A column as trimmed Arrow strings ('' where missing; other dtypes formatted as text first)."""
-    arrow = pa.array(values.astype("string[pyarrow]").array)
-    if isinstance(arrow, pa.Array):
-        arrow = pa.chunked_array([arrow])
-    return pc.fill_null(pc.utf8_trim_whitespace(arrow), "")
-
-
-def _mask(condition: pa.ChunkedArray) -> Mask:
-    """An Arrow boolean column as a numpy mask."""
-    return np.asarray(condition.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-class _Problems:
-    """Collects row-level errors: vectorised masks in, RowError objects out (formatted for failing rows only)."""
-
-    def __init__(self, n: int) -> None:
-        self.errors: list[RowError] = []
-        self.bad = np.zeros(n, dtype=bool)
-
-    def add(self, mask: Mask, field: str, reason: str | npt.NDArray[np.object_], shown: Shown) -> None:
-        if not mask.any():
-            return
-        idx = np.flatnonzero(mask)
-        if callable(shown):
-            values = shown(idx)
-        elif isinstance(shown, np.ndarray):
-            values = shown[idx].tolist()
-        else:
-            values = shown.take(pa.array(idx)).to_pylist()
-        reasons = reason[idx].tolist() if isinstance(reason, np.ndarray) else [reason] * idx.size
-        self.errors.extend(
-            RowError(int(i) + 1, field, str(v)[:80], r) for i, v, r in zip(idx, values, reasons, strict=True)
-        )
-        self.bad |= mask
-
-
-def _pairs(first: Floats, second: Floats, sep: str) -> list[str]:
-    """'a<sep>b' for each pair of numbers, as an error shows a coordinate."""
-    return [f"{a}{sep}{b}" for a, b in zip(first.tolist(), second.tolist(), strict=True)]
-
-
-def _resolve_columns(raw: pd.DataFrame, mapping: Mapping[str, str] | None) -> dict[str, str]:
-    """Canonical field -> column in the file (explicit ``mapping`` first, then the default aliases)."""
-    by_lower = {c.strip().lower(): c for c in raw.columns}
-    found: dict[str, str] = {}
-    for fld, column in (mapping or {}).items():
-        if fld not in DEFAULT_COLUMNS:
-            raise ImportRejected(f"--map: unknown field {fld!r}; fields: {', '.join(DEFAULT_COLUMNS)}")
-        if column.strip().lower() not in by_lower:
-            raise ImportRejected(f"--map {fld}={column}: no such column; columns: {', '.join(raw.columns)}")
-        found[fld] = by_lower[column.strip().lower()]
-    for fld, aliases in DEFAULT_COLUMNS.items():
-        if fld in found:
-            continue
-        for alias in aliases:
-            if alias in by_lower and by_lower[alias] not in found.values():
-                found[fld] = by_lower[alias]
-                break
-    return found
-
-
-def _lookup(text: pa.ChunkedArray, table: Mapping[str, str]) -> npt.NDArray[np.object_]:
-    """Configured ids of (case-insensitive) names, None where unknown; each distinct name is looked up once."""
-    encoded = text.combine_chunks().dictionary_encode()
-    names = pc.utf8_lower(encoded.dictionary).to_pylist()
-    ids = np.array([table.get(name) for name in names], dtype=object)
-    return ids[encoded.indices.to_numpy(zero_copy_only=False)]
-
-
-def _parse_numbers(values: pa.ChunkedArray) -> Floats:
-    """Floats from trimmed text with a decimal point or a Swedish decimal comma; NaN where unparseable."""
-    try:  # plain numbers (the usual file): one pass in C
-        return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:
-        cleaned = pc.replace_substring(pc.replace_substring(values, "\u2212", "-"), ",", ".")
-    try:
-        return pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:  # some value is not a number: pandas' lenient parser, NaN for those
-        parsed = pd.to_numeric(cleaned.to_pandas(), errors="coerce")
-        return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _utc_us(values: pd.Series) -> Instants:
-    """tz-aware timestamps -> naive UTC datetime64[us]."""
-    return values.dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
-
-
-def _instants(text: pa.ChunkedArray, tz: str) -> tuple[Instants, npt.NDArray[np.object_]]:
-    """UTC instants of trimmed ISO 8601 text (NaT where invalid) and the reason (None for good rows)."""
-    n = len(text)
-    has_offset = _mask(pc.match_substring_regex(text, _OFFSET))
-    blank = _mask(pc.equal(text, ""))
-    out = np.full(n, np.datetime64("NaT", "us"))
-    if has_offset.any():
-        with_offset = text.filter(pa.array(has_offset))
-        try:  # Arrow's ISO 8601 cast covers what exports contain, ~10x faster than pandas
-            out[has_offset] = pc.cast(with_offset, pa.timestamp("us", tz="UTC")).to_numpy(
-                zero_copy_only=False
-            )
-        except pa.ArrowInvalid:  # anything rarer (or invalid): pandas' parser, NaT for the invalid
-            parsed = pd.to_datetime(with_offset.to_pandas(), format="ISO8601", utc=True, errors="coerce")
-            out[has_offset] = _utc_us(parsed)
-    naive = ~has_offset & ~blank
-    dst = np.zeros(n, dtype=bool)
-    if naive.any():
-        local_text = text.filter(pa.array(naive)).to_pandas()
-        local = pd.to_datetime(local_text, format="ISO8601", errors="coerce")
-        try:
-            localized = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        except (TypeError, AttributeError):  # mixed/odd values: fall back to element-wise parsing
-            localized = pd.to_datetime(local_text, errors="coerce").dt.tz_localize(
-                tz, ambiguous="NaT", nonexistent="NaT"
-            )
-        out[naive] = _utc_us(localized)
-        dst[naive] = localized.isna().to_numpy() & local.notna().to_numpy()
-    reason = np.empty(n, dtype=object)  # None for good rows: only failing rows' reasons are ever read
-    reason[np.isnat(out)] = "not a date/time; use ISO 8601, e.g. 2026-03-14T21:35:00+01:00"
-    reason[dst] = f"local time that does not exist or is ambiguous in {tz} (DST change); give a UTC offset"
-    reason[blank] = "missing"
-    return out, reason
-
-
-def parse_timestamps(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
-    """UTC timestamps from ISO 8601 strings; local time (``tz``) where no offset is given.
-
-    Returns (timestamps, reason) where reason is '' for good rows. Month-only dates ("2026-03") and
-    day-only dates are accepted (their first instant, local time).
-    """
-    out, reason = _instants(_text(values), tz)
-    reason[~np.isnat(out)] = ""
-    return pd.Series(out, index=values.index).dt.tz_localize("UTC"), pd.Series(reason, index=values.index)
-
-
-def _coordinates(
-    raw: pd.DataFrame, cols: dict[str, str], crs: str | None, problems: _Problems
-) -> tuple[Floats, Floats, str]:
-    """(lat, lon) in WGS84 and the name of the field to blame for coordinate errors."""
-    source_crs = crs or raw.attrs.get("crs") or "EPSG:4326"
-    try:
-        crs_obj = CRS.from_user_input(source_crs)
-    except CRSError as exc:
-        raise ImportRejected(f"unknown coordinate reference system {source_crs!r}: {exc}") from exc
-    if "_x" in raw:
-        geom_type = _text(raw["_geom_type"])
-        problems.add(_mask(pc.not_equal(geom_type, "Point")), "geometry", "not a Point geometry", geom_type)
-        x, y = raw["_x"].to_numpy(dtype=np.float64), raw["_y"].to_numpy(dtype=np.float64)
-        blame = "geometry"
-    elif crs_obj.is_geographic:
-        for fld in ("lat", "lon"):
-            if fld not in cols:
-                raise ImportRejected(
-                    f"no {fld} column; columns: {', '.join(raw.columns)} (use --map {fld}=NAME)"
-                )
-        y, x = _parse_numbers(_text(raw[cols["lat"]])), _parse_numbers(_text(raw[cols["lon"]]))
-        blame = "lat/lon"
-    else:
-        xcol = cols.get("x") or cols.get("lon")
-        ycol = cols.get("y") or cols.get("lat")
-        if not xcol or not ycol:
-            raise ImportRejected(f"no x/y (easting/northing) columns for {source_crs}; use --map x=…,y=…")
-        x, y = _parse_numbers(_text(raw[xcol])), _parse_numbers(_text(raw[ycol]))
-        blame = "x/y"
-    finite = np.isfinite(x) & np.isfinite(y)
-    problems.add(~finite, blame, "missing, NaN or not a number", lambda idx: _pairs(x[idx], y[idx], " "))
-    if crs_obj.is_geographic and crs_obj.equals("EPSG:4326"):
-        return y, x, blame
-    to_wgs = Transformer.from_crs(crs_obj, "EPSG:4326", always_xy=True)
-    lon, lat = to_wgs.transform(x, y)
-    return lat, lon, blame
-
-
-def _extent_reasons(
-    lat: Floats,
-    lon: Floats,
-    in_area: Mask,
-    file_xy: Callable[[], tuple[Floats, Floats]],
-    areas: Areas,
-    buffer_m: float,
-) -> tuple[Mask, str | npt.NDArray[np.object_]]:
-    """Mask of points outside the extent, with a diagnosis of likely mistakes (swapped, SWEREF 99 TM).
-
-    Points inside an area are inside the extent: only the others are tested against the buffered union.
-    ``file_xy`` gives the file's own numbers (computed only if some point is outside).
-    """
-    outside = ~in_area & np.isfinite(lat)
-    candidates = np.flatnonzero(outside)
-    outside[candidates] = ~areas.within_extent(lat[candidates], lon[candidates], buffer_m)
-    if not outside.any():
-        return outside, ""
-    reason = np.full(lat.size, "outside the municipality's extent", dtype=object)
-    swapped = areas.within_extent(lon, lat, buffer_m) & outside
-    reason[swapped] = "outside the municipality; with lat and lon swapped it would be inside: check columns"
-    to_wgs = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)
-    slon, slat = to_wgs.transform(*file_xy())
-    sweref = areas.within_extent(slat, slon, buffer_m) & outside & ~swapped
-    reason[sweref] = (
-        "outside the municipality; read as SWEREF 99 TM (EPSG:3006) it would be inside: use --crs EPSG:3006"
-    )
-    return outside, reason
-
-
 def _content_ids(parts: list[pd.Series], rows: Mask) -> list[str]:
     """Deterministic ids of rows without one: the same row imported again gets the same id, so it is not
-    doubled. (The text of each part, joined with '|', hashed; the format must never change.)"""
+    doubled. Identical rows in one file are distinct events (two reports of the same hour, place and
+    category): the n-th copy's key carries ``#n``, so each is stored once and a re-import still adds
+    nothing. (The text of each part, joined with '|', hashed; the format must never change.)"""
     key = pd.Series("", index=parts[0].index, dtype=object)
     for part in parts:
         key = key + "|" + part.astype(object).fillna("").astype(str)
-    return ["h:" + hashlib.sha256(k.encode()).hexdigest()[:24] for k in key[rows]]
+    key = key[rows]
+    copy = key.groupby(key, sort=False).cumcount().to_numpy()
+    key = key.where(copy == 0, key + "#" + copy.astype(str))
+    return ["h:" + hashlib.sha256(k.encode()).hexdigest()[:24] for k in key]
 
 
 def _duplicates(
-    source: npt.NDArray[np.object_], source_id: npt.NDArray[np.object_]
+    source: npt.NDArray[np.object_], source_id: npt.NDArray[np.object_], first: int
 ) -> tuple[Mask, npt.NDArray[np.int64]]:
     """Rows whose (source, source_id) occurred earlier in the file, and each row's first row number."""
     id_codes, id_uniques = pd.factorize(source_id)
@@ -432,7 +103,7 @@ def _duplicates(
     dup = key.duplicated(keep="first").to_numpy()
     if not dup.any():
         return dup, np.empty(0, dtype=np.int64)
-    first_row = pd.Series(np.arange(1, len(key) + 1)).groupby(key).transform("min").to_numpy()
+    first_row = pd.Series(np.arange(first, len(key) + first)).groupby(key).transform("min").to_numpy()
     return dup, first_row
 
 
@@ -443,6 +114,7 @@ class Prepared:
     rows: pd.DataFrame
     errors: list[RowError]
     rows_read: int
+    rejected: pd.DataFrame
 
 
 def prepare(
@@ -455,27 +127,42 @@ def prepare(
     column_map: Mapping[str, str] | None = None,
     created_by: str = "import",
     now: datetime | None = None,
+    options: Options = CLI_OPTIONS,
+    first_row: int = 1,
 ) -> Prepared:
-    """Validate and enrich raw rows (vectorised over the whole frame). Never writes anything."""
+    """Validate and enrich raw rows (vectorised over the whole frame). Never writes anything.
+
+    ``first_row`` is the number errors give the first row (2 for a file: a spreadsheet's row, the header
+    being row 1); ``options`` names the caller's options in messages. A column that is missing altogether
+    is one error for the batch, not one per row."""
     n = len(raw)
     raw = raw.reset_index(drop=True)
     now_ts = pd.Timestamp(now or datetime.now(UTC))
     now_utc = now_ts.tz_convert("UTC") if now_ts.tzinfo else now_ts.tz_localize("UTC")
     latest = (now_utc + FUTURE_TOLERANCE).tz_localize(None).to_datetime64()
-    cols = _resolve_columns(raw, column_map)
-    problems = _Problems(n)
+    cols = resolve_columns(raw, column_map, options)
+    missing = [f for f in ("category", "occurred_at") if f not in cols]
+    if "source" not in cols and default_source is None:
+        missing.insert(0, "source")
+    if missing:
+        hint = f" (or give {options.source})" if missing[0] == "source" else ""
+        raise ImportRejected(
+            f"no {', '.join(missing)} column{hint}; columns: {', '.join(map(str, raw.columns))}; "
+            f"{options.map_hint(missing[0])}"
+        )
+    problems = Problems(n, first_row)
     taxonomy = settings.taxonomy
 
     def column(fld: str, default: str = "") -> pa.ChunkedArray:
-        return _text(raw[cols[fld]]) if fld in cols else pa.chunked_array([pa.repeat(default, n)])
+        return text(raw[cols[fld]]) if fld in cols else pa.chunked_array([pa.repeat(default, n)])
 
     # source and category: ids, labels or aliases from the taxonomy file
     src_raw = column("source", default_source or "")
     if default_source is not None:
         src_raw = pc.if_else(pc.equal(src_raw, ""), default_source, src_raw)
-    source = _lookup(src_raw, taxonomy.source_lookup())
+    source = lookup(src_raw, taxonomy.source_lookup())
     problems.add(
-        _mask(pc.equal(src_raw, "")), "source", "missing (give a source column or --source)", src_raw
+        mask(pc.equal(src_raw, "")), "source", f"missing (fill it in or give {options.source})", src_raw
     )
     problems.add(
         pd.isna(source),
@@ -484,8 +171,8 @@ def prepare(
         src_raw,
     )
     cat_raw = column("category")
-    category = _lookup(cat_raw, taxonomy.category_lookup())
-    problems.add(_mask(pc.equal(cat_raw, "")), "category", "missing", cat_raw)
+    category = lookup(cat_raw, taxonomy.category_lookup())
+    problems.add(mask(pc.equal(cat_raw, "")), "category", "missing", cat_raw)
     problems.add(
         pd.isna(category),
         "category",
@@ -494,31 +181,28 @@ def prepare(
     )
 
     occ_text = column("occurred_at")
-    occurred, why = _instants(occ_text, settings.timezone)
+    dst = DstPolicy(settings.dst_policy)
+    occurred, why = instants(occ_text, settings.timezone, dst)
     problems.add(np.isnat(occurred), "occurred_at", why, occ_text)
     problems.add(occurred > latest, "occurred_at", "in the future", occ_text)
     problems.add(occurred < EARLIEST_REPORT, "occurred_at", "before 1990-01-01", occ_text)
     rep_text = column("reported_at")
-    reported, why_r = _instants(rep_text, settings.timezone)
-    given = _mask(pc.not_equal(rep_text, ""))
+    reported, why_r = instants(rep_text, settings.timezone, dst)
+    given = mask(pc.not_equal(rep_text, ""))
     problems.add(given & np.isnat(reported), "reported_at", why_r, rep_text)
     problems.add(given & (reported < occurred), "reported_at", "earlier than occurred_at", rep_text)
     problems.add(given & (reported > latest), "reported_at", "in the future", rep_text)
 
-    lat, lon, blame = _coordinates(raw, cols, crs, problems)
-
-    def file_xy() -> tuple[Floats, Floats]:
-        if "_x" in raw:
-            return raw["_x"].to_numpy(dtype=np.float64), raw["_y"].to_numpy(dtype=np.float64)
-        x = _parse_numbers(column("lon") if "lon" in cols else column("x"))
-        return x, _parse_numbers(column("lat") if "lat" in cols else column("y"))
-
+    points = coordinates(raw, cols, crs, problems, options)
+    lat, lon = points.lat, points.lon
     area_id = areas.assign(lat, lon)
-    outside, why_out = _extent_reasons(lat, lon, ~pd.isna(area_id), file_xy, areas, settings.extent_buffer_m)
-    problems.add(outside, blame, why_out, lambda idx: _pairs(lat[idx].round(6), lon[idx].round(6), ", "))
+    outside, why_out = extent_reasons(
+        lat, lon, ~pd.isna(area_id), points, areas, settings.extent_buffer_m, options
+    )
+    problems.add(outside, points.blame, why_out, points.written)
 
     weight_text = column("weight")
-    weight = _parse_numbers(pc.if_else(pc.equal(weight_text, ""), "1", weight_text))
+    weight = parse_numbers(pc.if_else(pc.equal(weight_text, ""), "1", weight_text))
     problems.add(
         ~((weight > 0) & (weight <= MAX_WEIGHT)),
         "weight",
@@ -526,16 +210,16 @@ def prepare(
         weight_text,
     )
     note = column("note")
-    too_long = _mask(pc.greater(pc.utf8_length(note), MAX_NOTE_CHARS))
+    too_long = mask(pc.greater(pc.utf8_length(note), MAX_NOTE_CHARS))
     problems.add(too_long, "note", f"longer than {MAX_NOTE_CHARS} characters", note)
     nul = "contains a NUL byte"  # PostgreSQL text cannot hold one: the write failed with a 500
-    problems.add(_mask(pc.match_substring(note, "\x00")), "note", nul, note)
+    problems.add(mask(pc.match_substring(note, "\x00")), "note", nul, note)
 
     id_text = column("source_id")
     problems.add(
-        _mask(pc.greater(pc.utf8_length(id_text), 128)), "source_id", "longer than 128 characters", id_text
+        mask(pc.greater(pc.utf8_length(id_text), 128)), "source_id", "longer than 128 characters", id_text
     )
-    problems.add(_mask(pc.match_substring(id_text, "\x00")), "source_id", nul, id_text)
+    problems.add(mask(pc.match_substring(id_text, "\x00")), "source_id", nul, id_text)
     source_id = id_text.to_numpy(zero_copy_only=False)
     missing_id = source_id == ""
     if missing_id.any():
@@ -548,9 +232,9 @@ def prepare(
             note.to_pandas(),
         ]
         source_id[missing_id] = _content_ids(parts, missing_id)
-    dup, first_row = _duplicates(source, source_id)
+    dup, first_of = _duplicates(source, source_id, first_row)
     if dup.any():
-        reason = np.array([f"duplicate of row {r} in this file" for r in first_row.tolist()], dtype=object)
+        reason = np.array([f"duplicate of row {r} in this file" for r in first_of.tolist()], dtype=object)
         problems.add(dup, "source_id", reason, source_id)
 
     good = ~problems.bad
@@ -580,8 +264,10 @@ def prepare(
         copy=False,
     )
     errors = sorted(problems.errors, key=lambda e: (e.row, e.field))
-    rows.attrs["row"] = np.flatnonzero(good) + 1  # file row numbers, for errors found when storing
-    return Prepared(rows=rows, errors=errors, rows_read=n)
+    rejected = raw.loc[problems.bad, [c for c in raw.columns if not str(c).startswith("_")]]
+    rejected.index = np.flatnonzero(problems.bad) + first_row
+    rows.attrs["row"] = np.flatnonzero(good) + first_row  # file row numbers, for errors found when storing
+    return Prepared(rows=rows, errors=errors, rows_read=n, rejected=rejected)
 
 
 # ------------------------------------------------------------------------------------------ storing
@@ -601,8 +287,10 @@ def import_frame(
     skip_invalid: bool = False,
     created_by: str = "import",
     progress: store.ProgressFn | None = None,
+    options: Options = CLI_OPTIONS,
+    first_row: int = 1,
 ) -> ImportResult:
-    """Validate ``raw`` and store it in one transaction. Raises ImportRejected (nothing written) on errors
+    """Validate ``raw`` and store it in one transaction (``options`` and ``first_row`` as :func:`prepare`). Raises ImportRejected (nothing written) on errors
     unless ``skip_invalid``; then the good rows are stored and ``result.errors`` lists the rejects.
     A file without rows is rejected too: it is a wrong export far more often than news."""
     if raw.empty:
@@ -615,6 +303,8 @@ def import_frame(
         default_source=default_source,
         column_map=column_map,
         created_by=created_by,
+        options=options,
+        first_row=first_row,
     )
     if prepared.errors and not skip_invalid:
         bad_rows = len({e.row for e in prepared.errors})
@@ -652,6 +342,7 @@ def import_frame(
         import_id=import_id,
         dataset_version=version,
         by_area={str(k): int(v) for k, v in by_area.items()},
+        rejected=prepared.rejected,
     )
 
 
@@ -668,8 +359,10 @@ def import_bytes(
     skip_invalid: bool = False,
     created_by: str = "import",
     progress: store.ProgressFn | None = None,
+    options: Options = CLI_OPTIONS,
 ) -> ImportResult:
-    """Import a file's content (CSV, GeoJSON or GeoPackage, told apart by the file name)."""
+    """Import a file's content (CSV, GeoJSON or GeoPackage, told apart by the file name). Errors number a
+    CSV's rows as a spreadsheet does (the header is row 1) and a vector file's features from 1."""
     raw = read_table(data, filename)
     return import_frame(
         engine,
@@ -684,6 +377,8 @@ def import_bytes(
         skip_invalid=skip_invalid,
         created_by=created_by,
         progress=progress,
+        options=options,
+        first_row=1 if "_x" in raw else 2,
     )
 
 
@@ -692,7 +387,16 @@ def import_file(engine: Engine, path: Path, **options: Any) -> ImportResult:
     return import_bytes(engine, path.read_bytes(), path.name, **options)
 
 
-def write_rejects(errors: list[RowError], path: Path) -> None:
-    """The rejected rows' problems as CSV (row;field;value;reason) for Swedish Excel. The values are the
-    file's own text, so they go through :mod:`hotspots.csvout` (a rejected ``=HYPERLINK(…)`` stays text)."""
-    path.write_bytes(csvout.to_csv(pd.DataFrame(errors, columns=list(RowError._fields))))
+def write_rejects(result: ImportResult, path: Path) -> None:
+    """The rejected rows as CSV for Swedish Excel: row;field;value;reason, then the row as the file had it.
+    The values are the file's own text, so they go through :mod:`hotspots.csvout` (a rejected
+    ``=HYPERLINK(…)`` stays text)."""
+    path.write_bytes(rejects_csv(result))
+
+
+def rejects_csv(result: ImportResult) -> bytes:
+    """:func:`write_rejects`' content (the upload page offers it for download)."""
+    errors = pd.DataFrame(result.errors, columns=list(RowError._fields))
+    original = result.rejected.add_prefix("original:") if not result.rejected.empty else pd.DataFrame()
+    table = errors.join(original, on="row") if not original.empty else errors
+    return csvout.to_csv(table)

@@ -145,7 +145,11 @@ CLI = _table(
         "hot_95": ("hot 95 %", "hot 95 %"),
         "hot_90": ("hot 90 %", "hot 90 %"),
         "patterns": ("framväxande mönster", "emerging patterns"),
-        "status_title": ("{n} rapporter, {first} – {last}", "{n} reports, {first} – {last}"),
+        "status_title": (
+            "{n} rapporter i lagret, {first} – {last}",
+            "{n} reports in the store, {first} – {last}",
+        ),
+        "reports_all_time": ("rapporter, all tid", "reports, all time"),
         "follow_up_title": (
             "Uppföljning: {type} ({org}), {days} dagar före/efter {start}",
             "Follow-up: {type} ({org}), {days} days before/after {start}",

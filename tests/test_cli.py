@@ -71,7 +71,7 @@ def test_rejected_import_exits_non_zero_and_names_the_row(store_env: Path) -> No
     )
     code, _, err = invoke("import", str(bad), "--quiet")
     assert code == 1
-    assert "row 2" in err and "lat/lon" in err
+    assert "row 3" in err and "lat/lon" in err
     code, out, _ = invoke("status", "--json")
     assert json.loads(out)["reports"] == 0
 
@@ -87,7 +87,7 @@ def test_skip_invalid_writes_rejects_file(store_env: Path) -> None:
     rejects = store_env / "rejects.csv"
     code, out, _ = invoke("import", str(bad), "--skip-invalid", "--rejects", str(rejects), "--quiet")
     assert code == 0 and "1 added" in out and "1 rejected" in out
-    assert "2;category;knitting" in rejects.read_text(encoding="utf-8-sig")
+    assert "3;category;knitting" in rejects.read_text(encoding="utf-8-sig")  # Excel: the header is row 1
 
 
 def test_unknown_area_is_a_clear_error(store_env: Path) -> None:

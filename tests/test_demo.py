@@ -24,7 +24,7 @@ TZ = "Europe/Stockholm"
 
 @pytest.fixture(scope="module")
 def two_years() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return demo.generate(weeks=104, seed=1, end=END)
+    return demo.generate(weeks=104, seed=1, end=END, density=demo.Density.DENSE)
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +189,36 @@ def test_default_end_imports_cleanly_right_now(areas: Areas) -> None:
     )
     assert prepared.errors == []
     assert len(prepared.rows) == len(reports) > 0
+
+
+def test_default_demo_is_as_sparse_as_real_data_and_its_hotspots_still_stand_out() -> None:
+    """A few thousand reports a year from every source (Örebro's police alone averaged ~160 drug offences a
+    month); planted hot spots of a few to a few dozen reports a month, still well above the background."""
+    reports, truth = demo.generate(weeks=104, seed=1, end=END)
+    assert 2_000 <= len(reports) / 2 <= 6_000
+    per_month = truth["peak_per_week"] * 52 / 12
+    assert per_month.between(2, 40).all()
+    cells = h3grid.latlng_to_cells(reports["lat"], reports["lon"], demo.TRUTH_RESOLUTION)
+    per_cell = pd.Series(cells).value_counts()
+    for row in truth[truth["pattern"] == "persistent"].itertuples():
+        centre = h3grid.latlng_to_cells([row.lat], [row.lon], demo.TRUTH_RESOLUTION)[0]
+        assert per_cell.get(centre, 0) > 5 * per_cell.median(), row.place
+
+
+def test_demo_measures_are_recorded_once(tmp_path: Path, areas: Areas) -> None:
+    from hotspots.config import Settings
+    from hotspots.measures import list_measures
+    from hotspots.store import open_store
+
+    files = demo.write(tmp_path, weeks=30, seed=2, end=END)
+    engine = open_store(Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}"))
+    added = demo.record_measures(engine, files.truth_json)
+    assert demo.record_measures(engine, files.truth_json) == []  # idempotent
+    (measure,) = list_measures(engine)
+    assert added == [measure] and measure.type == demo.MEASURE_TYPE and measure.organisation == "Polisen"
+    planted = pd.read_csv(files.truth).set_index("pattern").loc["moved_from"]
+    assert measure.start.isocalendar()[:2] == tuple(int(p) for p in planted["measure_week"].split("-W"))
+    assert (round(measure.lat, 4), round(measure.lon, 4)) == (
+        round(planted["lat"], 4),
+        round(planted["lon"], 4),
+    )

@@ -81,7 +81,7 @@ def test_bad_row_in_the_middle_rejects_the_whole_batch(
     version_before = dataset_version(open_store(settings))
     with pytest.raises(ImportRejected) as info:
         run_import(settings, areas, path)
-    assert [(e.row, e.field) for e in info.value.errors] == [(5, "category")]
+    assert [(e.row, e.field) for e in info.value.errors] == [(6, "category")]  # Excel: header is row 1
     assert "unknown category" in info.value.errors[0].reason
     assert count(settings) == 0
     assert dataset_version(open_store(settings)) == version_before
@@ -150,9 +150,9 @@ def test_swapped_and_projected_coordinates_are_diagnosed(
     with pytest.raises(ImportRejected) as info:
         run_import(sqlite_settings, areas, write_csv(tmp_path / "r.csv", rows, HEADER.rsplit(",", 2)[0]))
     reasons = {e.row: e.reason for e in info.value.errors}
-    assert "swapped" in reasons[1]
-    assert "SWEREF 99 TM" in reasons[2]
-    assert "outside" in reasons[3] and "swapped" not in reasons[3] and "SWEREF" not in reasons[3]
+    assert "swapped" in reasons[2]
+    assert "SWEREF 99 TM" in reasons[3]
+    assert "outside" in reasons[4] and "swapped" not in reasons[4] and "SWEREF" not in reasons[4]
 
 
 def test_every_problem_names_row_field_and_reason(
@@ -169,20 +169,20 @@ def test_every_problem_names_row_field_and_reason(
     with pytest.raises(ImportRejected) as info:
         run_import(sqlite_settings, areas, write_csv(tmp_path / "r.csv", rows))
     found = {(e.row, e.field) for e in info.value.errors}
-    assert {
-        (1, "occurred_at"),
+    assert {  # the rows as Excel numbers them: the header is row 1
         (2, "occurred_at"),
         (3, "occurred_at"),
-        (4, "weight"),
-        (5, "source"),
-        (6, "lat/lon"),
-        (7, "source_id"),
+        (4, "occurred_at"),
+        (5, "weight"),
+        (6, "source"),
+        (7, "lat/lon"),
+        (8, "source_id"),
     } <= found
-    assert (8, "category") not in found and not any(e.row == 8 for e in info.value.errors)
+    assert (9, "category") not in found and not any(e.row == 9 for e in info.value.errors)
     reason = {(e.row, e.field): e.reason for e in info.value.errors}
-    assert "future" in reason[1, "occurred_at"]
-    assert "DST" in reason[3, "occurred_at"]
-    assert "row 6" in reason[7, "source_id"]
+    assert "future" in reason[2, "occurred_at"]
+    assert "DST" in reason[4, "occurred_at"]
+    assert "row 7" in reason[8, "source_id"]
     assert count(sqlite_settings) == 0
 
 
@@ -194,9 +194,9 @@ def test_skip_invalid_stores_the_good_rows_and_returns_rejects(
     result = run_import(sqlite_settings, areas, write_csv(tmp_path / "r.csv", rows), skip_invalid=True)
     assert (result.rows_added, result.rows_rejected) == (4, 1)
     rejects = tmp_path / "rejects.csv"
-    ingest.write_rejects(result.errors, rejects)
+    ingest.write_rejects(result, rejects)
     text = rejects.read_bytes()
-    assert text.startswith(b"\xef\xbb\xbf") and b"3;category" in text
+    assert text.startswith(b"\xef\xbb\xbf") and b"4;category" in text
 
 
 def test_swedish_excel_csv_semicolon_bom_decimal_comma_and_labels(
@@ -220,16 +220,18 @@ def test_swedish_excel_csv_semicolon_bom_decimal_comma_and_labels(
     )
 
 
-def test_non_utf8_file_is_rejected_with_the_line(
+def test_windows_1252_file_is_read_and_other_encodings_are_rejected_with_the_line(
     sqlite_settings: Settings, areas: Areas, tmp_path: Path
 ) -> None:
-    path = write_csv(
-        tmp_path / "latin1.csv",
-        [*good_rows(2), good_rows(3)[2].replace("anteckning", "hälsa")],
-        encoding="latin-1",
-    )
-    with pytest.raises(ImportRejected, match=r"not UTF-8.*line 4"):
-        run_import(sqlite_settings, areas, path)
+    rows = [*good_rows(2), good_rows(3)[2].replace("anteckning", "hälsa från Örebro")]
+    path = write_csv(tmp_path / "excel.csv", rows, encoding="cp1252")  # Excel's "CSV (semikolonavgränsad)"
+    assert run_import(sqlite_settings, areas, path).rows_added == 3
+    notes = read_reports(open_store(sqlite_settings), columns=("note",))["note"]
+    assert "hälsa från Örebro" in " ".join(notes.dropna())
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(path.read_bytes().replace("å".encode("cp1252"), b"\x81"))  # undefined in both
+    with pytest.raises(ImportRejected, match=r"neither UTF-8 nor Windows-1252.*line 4"):
+        run_import(sqlite_settings, areas, broken)
 
 
 @pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])

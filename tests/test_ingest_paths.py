@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hotspots import bulk_insert, ingest, store
+from hotspots import bulk_insert, ingest, store, timestamps, validation
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.h3grid import latlng_to_cells
@@ -149,7 +149,7 @@ def test_number_parsing_matches_python_float_with_and_without_odd_values() -> No
     odd = [*plain, "1,5", "\u22123,25", "abc", "", "1.2.3"]
     want = [float(v) for v in plain] + [1.5, -3.25, np.nan, np.nan, np.nan]
     for values, reference in ((plain, want[: len(plain)]), (odd, want)):
-        got = ingest._parse_numbers(ingest._text(pd.Series(values)))
+        got = validation.parse_numbers(validation.text(pd.Series(values)))
         np.testing.assert_array_equal(got, np.array(reference))
 
 
@@ -162,7 +162,7 @@ def test_offset_timestamps_match_pandas_iso8601_parser_on_both_paths() -> None:
         "2026-03-14T21:35+01:00",
     ]
     for values in (stamps, [*stamps, "2026-02-30T10:00:00+01:00"]):  # the invalid day forces the fallback
-        got, reason = ingest.parse_timestamps(pd.Series(values), "Europe/Stockholm")
+        got, reason = timestamps.parse_timestamps(pd.Series(values), "Europe/Stockholm")
         want = pd.to_datetime(pd.Series(values), format="ISO8601", utc=True, errors="coerce")
         assert got.tolist()[: len(stamps)] == want.tolist()[: len(stamps)]
         assert reason.tolist()[: len(stamps)] == [""] * len(stamps)

@@ -162,6 +162,7 @@ START_LINKS: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/exports/cells.geojson", "Export: GeoJSON (QGIS)", frozenset({Role.EST, Role.ANALYST, Role.PLANNER})),
     ("/exports/cells.gpkg", "Export: GeoPackage", frozenset({Role.EST, Role.ANALYST, Role.PLANNER})),
     ("/exports/cells.csv", "Export: CSV (Excel)", frozenset({Role.EST, Role.ANALYST, Role.PLANNER})),
+    ("/reports/upload", "Importera rapporter / upload reports", frozenset({Role.ANALYST})),
     ("/reports", "Rapporter / reports (JSON)", frozenset({Role.ANALYST})),
     ("/audit", "Granskningslogg / audit log", frozenset()),
 )

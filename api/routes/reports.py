@@ -24,6 +24,7 @@ from hotspots import audit, ingest, reports_store
 from hotspots.accounts import User
 from hotspots.ingest import MAX_NOTE_CHARS, MAX_WEIGHT, ImportResult
 from hotspots.reports_store import ReportFilter
+from hotspots.validation import API_OPTIONS
 
 router = APIRouter(
     prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA], responses=responses(401, 403, 422)
@@ -205,6 +206,7 @@ def import_upload(
         default_source=source or None,
         skip_invalid=skip_invalid,
         created_by=user.name,
+        options=API_OPTIONS,
     )
     return _audited(engine, user, filename, skip_invalid, result)
 

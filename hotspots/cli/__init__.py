@@ -6,27 +6,14 @@ Usage::
     hotspots import var/demo/reports.csv
     hotspots status --json
 
-Each command lives in its own module below and registers itself on the shared ``app``.
-Commands import the statistics, map and report stacks (scipy.stats, folium, matplotlib, WeasyPrint) inside
-their function: registering every command imports every module, and ``hotspots --help`` or an import
-should not wait ~3 s for libraries it never uses.
+Each command lives in its own module below and registers itself on the shared ``app``; the app imports a
+module only when one of its commands runs (:data:`hotspots.cli.app.COMMANDS`, in workflow order), and
+commands import the statistics, map and report stacks inside their function, so ``hotspots --help``
+answers without loading pandas, scipy or WeasyPrint.
 """
 
 from __future__ import annotations
 
-from hotspots.cli import (  # noqa: F401  (imported for their @app.command registrations)
-    accounts,
-    backtest,
-    compute,
-    demo,
-    ingest,
-    map,
-    measures,
-    ops,
-    priorities,
-    report,
-    serve,
-)
 from hotspots.cli.app import app
 
 

@@ -2,6 +2,8 @@
 
 hotspots demo-data --out var/demo
 hotspots demo-data --out var/demo --weeks 104 --seed 1 --end 2026-03-15   # reproduces a file exactly
+hotspots demo-data --out var/dense --density dense                      # ~55,000 reports a year
+hotspots demo-measures var/demo/truth.json
 """
 
 from __future__ import annotations
@@ -35,10 +37,14 @@ def demo_data(
             help="Last day of data (default: yesterday, Europe/Stockholm: the last complete day).",
         ),
     ] = None,
+    density: Annotated[
+        demo.Density,
+        typer.Option(help="sparse: a few thousand reports a year, as real data; dense: for load tests."),
+    ] = demo.Density.SPARSE,
 ) -> None:
     """Synthetic demo reports (import format) and the truth of where hotspots were planted."""
     try:
-        files = demo.write(out, weeks=weeks, seed=seed, end=end.date() if end else None)
+        files = demo.write(out, weeks=weeks, seed=seed, end=end.date() if end else None, density=density)
     except HotspotsError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -46,6 +52,26 @@ def demo_data(
         f"wrote {files.rows:,} reports to {files.reports} ({files.first[:10]} – {files.last[:10]}), "
         f"{files.hotspots} planted hotspots in {files.truth}",
         soft_wrap=True,
+    )
+
+
+@app.command("demo-measures")
+def demo_measures(
+    truth: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="truth.json written by demo-data.")
+    ] = Path("var/demo/truth.json"),
+) -> None:
+    """Record the demo's planted measures in the store (idempotent), so the map and report show them."""
+    from hotspots.config import get_settings
+    from hotspots.store import open_store
+
+    try:
+        added = demo.record_measures(open_store(get_settings()), truth)
+    except HotspotsError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"{len(added)} demo measures recorded" + (": " + ", ".join(m.type for m in added) if added else "")
     )
 
 

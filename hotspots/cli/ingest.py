@@ -93,7 +93,7 @@ def import_command(
         raise fail(exc) from exc
     if result.errors:
         target = rejects or file.with_suffix(".rejects.csv")
-        ingest.write_rejects(result.errors, target)
+        ingest.write_rejects(result, target)
         err_console.print(f"{result.rows_rejected} rows rejected; reasons written to {target}")
     if result.rows_added == 0 and result.rows_present:
         console.print(
@@ -119,7 +119,12 @@ def status_command(as_json: JsonOpt = False, lang: LangOpt = Language.sv) -> Non
     table = Table(title=t["status_title"].format(n=facts["reports"], first=facts["first"] or "–",
                                                  last=facts["last"] or "–"))  # fmt: skip
     table.add_column(t["area"])
-    table.add_column(t["reports"], justify="right")
+    table.add_column(t["reports_all_time"], justify="right")
     for name, count in facts["by_area"].items():
         table.add_row(name, str(count))
     console.print(table)
+    console.print(
+        "Every stored report, by the area that contains it. `hotspots compute` counts only its window "
+        "(default: the 28 days ending today) and the study area's cells, so its per-area numbers are smaller.",
+        soft_wrap=True,
+    )

@@ -38,14 +38,16 @@ def add_command(
         str,
         typer.Option("--type", help="What is done, e.g. patrullering, kamerabevakning, belysning, städning."),
     ],
-    organisation: Annotated[str, typer.Option("--org", help="Responsible organisation.")],
+    organisation: Annotated[str, typer.Option("--org", "--organisation", help="Responsible organisation.")],
     start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
     end: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (open if left out).")
     ] = None,
     lat: Annotated[float | None, typer.Option(help="Point (WGS84) with --lon and --radius.")] = None,
     lon: Annotated[float | None, typer.Option()] = None,
-    radius: Annotated[float | None, typer.Option(help="Metres around the point (default 100).")] = None,
+    radius: Annotated[
+        float | None, typer.Option("--radius", "--radius-m", help="Metres around the point (default 100).")
+    ] = None,
     cell: Annotated[list[str] | None, typer.Option("--cell", help="H3 cell id; repeatable.")] = None,
     polygon: Annotated[
         Path | None, typer.Option(help="GeoJSON file with the (Multi)Polygon (WGS84).")

@@ -97,6 +97,20 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
             },
         },
     ),
+    ("GET", "/reports/upload"): (REPORTS, lambda a: {"url": "/reports/upload"}),
+    ("POST", "/reports/upload"): (
+        REPORTS,
+        lambda a: {
+            "url": "/reports/upload",
+            "files": {
+                "file": (
+                    "u.csv",
+                    b"source,source_id,occurred_at,category,lat,lon\n"
+                    + f"police,u1,2026-11-10T20:00:00+01:00,arrest,{a.point(FIELD_AREA)[0]},{a.point(FIELD_AREA)[1]}\n".encode(),
+                )
+            },
+        },
+    ),
     ("GET", "/reports"): (REPORTS, lambda a: {"url": "/reports"}),
     ("GET", "/reports/{report_id}"): (REPORTS, lambda a: {"url": "/reports/1"}),
     ("DELETE", "/reports/{report_id}"): (REPORTS, lambda a: {"url": f"/reports/{_new_report_id(a)}"}),
@@ -105,7 +119,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
     ("GET", "/statistics/hotspots"): (STATS, lambda a: {"url": "/statistics/hotspots", "params": Q}),
     ("GET", "/statistics/emerging"): (STATS, lambda a: {"url": "/statistics/emerging", "params": Q}),
     ("GET", "/statistics/change"): (STATS, lambda a: {"url": "/statistics/change", "params": Q}),
-    ("GET", "/exports/cells.{fmt}"): (EXPORT, lambda a: {"url": "/exports/cells.csv", "params": Q}),
+    ("GET", "/exports/cells.{fmt}"): (EXPORT, lambda a: {"url": "/exports/cells.csv"}),  # planners: no window
     ("GET", "/priorities"): (PRIORITY, lambda a: {"url": "/priorities", "params": Q}),
     ("GET", "/measures"): (STATS, lambda a: {"url": "/measures"}),
     ("POST", "/measures"): (STATS, lambda a: {"url": "/measures", "json": MEASURE}),

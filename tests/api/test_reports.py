@@ -68,7 +68,7 @@ def test_import_a_csv_file(api: Api) -> None:
     bad = api.client.post(
         "/reports/import",
         headers=api.auth("analyst"),
-        files={"file": ("polis.csv", b"\xff\xfe not utf-8", "text/csv")},
+        files={"file": ("polis.csv", b"source\n\x81\x8d not UTF-8, not Windows-1252", "text/csv")},
     )
     assert bad.status_code == 422 and "UTF-8" in bad.json()["error"]["message"]
 

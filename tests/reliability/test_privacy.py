@@ -113,7 +113,11 @@ def _aggregated_responses(api: Api) -> dict[str, bytes]:
         for extra in ({}, {"format": "geojson"})
         if not (name in {"summary", "change"} and extra)
     ]
-    requests += [(f"/exports/cells.{fmt}", planner, Q) for fmt in ("csv", "geojson", "gpkg")]
+    requests += [
+        (f"/exports/cells.{fmt}", who, query)
+        for fmt in ("csv", "geojson", "gpkg", "meta.json")
+        for who, query in ((est, Q), (planner, {}))  # planners: the latest fixed publication
+    ]
     requests += [("/map", est, Q), ("/report/weekly", est, {"week": "2026-W46"})]
     requests += [
         (f"/tiles/{layer}/{t.z}/{t.x}/{t.y}.mvt", est, Q)
@@ -146,8 +150,8 @@ def test_no_aggregated_response_contains_note_text(marked_api: Api) -> None:
 def demo_exports(demo_store: DemoStore) -> dict[str, bytes]:
     """The three planner exports of the demo's last 28 days (a fresh app: computed, not from a cache)."""
     app = create_app(demo_store.settings, demo_store.engine)
-    accounts.add_user(demo_store.engine, "privacy-planner", Role.PLANNER, password="privacy-test-pw-1")
-    key = accounts.create_key(demo_store.engine, "privacy-planner")
+    accounts.add_user(demo_store.engine, "privacy-est", Role.EST, password="privacy-test-pw-1")
+    key = accounts.create_key(demo_store.engine, "privacy-est")
     client = TestClient(app)
     query = {"end": demo_store.end.isoformat(), "window": "28d"}
     bodies = {}

@@ -78,7 +78,8 @@ def _collection(*features: dict[str, Any]) -> bytes:
 junk = st.tuples(st.sampled_from(SUFFIXES), st.binary(min_size=1, max_size=2000))
 wrong_encoding = st.tuples(
     st.just(".csv"),
-    st.sampled_from(["latin-1", "cp1252", "utf-16", "utf-32", "mac-roman"]).map(
+    # Windows-1252 (and Latin-1, its subset for Swedish text) is what Swedish Excel writes: it is read.
+    st.sampled_from(["utf-16", "utf-32", "mac-roman"]).map(
         lambda codec: _csv([GOOD | {"note": "Västhaga, Örebro, två personer"}]).encode(codec)
     ),
 )
