@@ -19,9 +19,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, ErrorDetail, error_response
-from hotspots.audit import clean_text
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
+from hotspots.untrusted import clean_text
 
 SESSION_COOKIE = "hotspots_session"
 API_KEY_HEADER = "X-API-Key"

@@ -22,10 +22,10 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from hotspots.audit import clean_text
 from hotspots.errors import HotspotsError
 from hotspots.schema import api_keys, users
 from hotspots.store import ACCOUNTS_VERSION, bump_version
+from hotspots.untrusted import clean_text
 
 #: scrypt cost (n = 2**14, r = 8: ~16 MB and ~50 ms per check; OWASP's minimum for scrypt).
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1

@@ -21,21 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hotspots.schema import audit_log
+from hotspots.untrusted import clean_text
 
 LOGIN_FAILED = "login.failed"
 #: The actor of entries written by someone not logged in (what they claimed to be goes into ``detail``).
 ANONYMOUS = "anonymous"
 ATTEMPTED_NAME_CHARS = 64
-_CONTROL = {c: None for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))} | {
-    c: None for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-}
-
-
-def clean_text(value: str, limit: int) -> str:
-    """``value`` without control characters (C0, DEL, C1: terminal escapes, NUL) and bidi overrides, cut
-    to ``limit`` characters: what may be written to the log and shown on an admin's terminal."""
-    cleaned = value.translate(_CONTROL)
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 class AuditEntry(NamedTuple):

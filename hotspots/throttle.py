@@ -26,10 +26,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from hotspots.audit import clean_text
 from hotspots.config import Settings
 from hotspots.schema import login_throttle
 from hotspots.store import transaction
+from hotspots.untrusted import clean_text
 
 _US = 1_000_000
 IDLE_RESET_US = 15 * 60 * _US

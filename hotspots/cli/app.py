@@ -17,7 +17,7 @@ from rich.text import Text
 from typer._click import Command, Context, HelpFormatter  # typer vendors click; its group uses these
 from typer.core import TyperGroup
 
-from hotspots.audit import clean_text
+from hotspots.untrusted import clean_text
 from hotspots.words import Language
 
 #: Every command in the order a user meets them: try the demo, import, look, act, follow up, serve, run.
@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("hotspots.cli.report", "The weekly situation report (HTML or PDF)."),
     "measures": ("hotspots.cli.measures", "Measures: add, list, end, follow up."),
     "backtest": ("hotspots.cli.backtest", "How well each ranking predicted the next period."),
+    "secret-key": ("hotspots.cli.serve", "Create the session signing key file once (0600)."),
     "serve": ("hotspots.cli.serve", "Serve the API, the login page and the map."),
     "users": ("hotspots.cli.accounts", "Users and roles."),
     "keys": ("hotspots.cli.accounts", "API keys."),
