@@ -242,6 +242,7 @@ class Analysis:
             "resolution": self.params.resolution,
             "k": self.params.k,
             "permutations": self.params.permutations,
+            "inference": self.gi.inference,  # how Gi_Bin was judged: norm | poisson (| sim)
             "dataset_version": self.dataset_version,
             "reports": int(frame["count"].sum()),
             "hot_cells": {
@@ -331,7 +332,8 @@ def compute(
     )
 
     permutations = int(params.permutations or 0)
-    gi = GiStar(count, lattice.weights, permutations=permutations, seed=params.seed)
+    # Sparse windows (most neighbourhoods empty) get the exact Poisson tail, not the normal approximation.
+    gi = GiStar(count, lattice.weights, permutations=permutations, seed=params.seed, p_value="auto")
     # Local Moran has no analytic p: its pseudo p (>= 1/1000 with 999 draws) cannot pass Benjamini-Hochberg
     # over ~10^4 cells, so quadrants are judged at 95 % without FDR, as ArcGIS's Cluster and Outlier default.
     moran = LocalMoran(count, lattice.weights, permutations=permutations, seed=params.seed, fdr=False)

@@ -1,35 +1,25 @@
-"""Backtest of the ranking methods: does a method's ranking of cells today predict next week's reports?
+"""Backtest of the ranking candidates, and the nested selection the priority list's ranking comes from.
 
-For each of the last ``periods`` steps (ISO weeks or calendar months, local time), every method ranks the
-study area's cells using only reports from before the step, and the step's reports score the ranking at
-1 %, 5 % and 10 % of the study area (cells are equal-area H3 hexagons, so area share = cell share):
+For each of the last ``periods`` steps (ISO weeks or calendar months, local time), every candidate of
+:mod:`hotspots.ranking` ranks the study area's cells using only reports from before the step, and the
+step's reports score the ranking at 1 %, 5 % and 10 % of the study area (cells are equal-area H3
+hexagons, so area share = cell share):
 
 * **hit rate** n / N: share of the step's N reports that fall in the selected cells (n);
 * **PAI**, Predictive Accuracy Index (Chainey, Tompson & Uhlig 2008): hit rate / area share;
 * **PEI**, Prediction Efficiency Index (Hunt 2016): n / n*, with n* the most reports any selection of the
   same number of cells could have caught (the step's busiest cells): 1 is a perfect forecast.
 
-Cells that tie at the cut-off count with their expected share (random tie-breaking), so a method that
-scores many cells 0 is neither rewarded nor punished by the order of the lattice. Figures are pooled over
-the steps (sums of n, N and n* before dividing).
+Cells that tie at the cut-off count with their expected share (random tie-breaking). Figures are pooled
+over the steps (sums of n, N and n* before dividing).
 
-Methods (all on the same lattice and the same history window: 28 days for weekly steps, 91 for monthly):
-
-=============  ==========================================================================================
-naive          reports per cell in the previous step.
-kde            quartic kernel density of the window's reports (250 m), as the map's heat layer.
-gistar         Gi* z-score of the window's counts (k-ring neighbourhood).
-prospective    prospective hotspotting (Bowers, Johnson & Pease 2004): each report adds
-               1 / (1 + cells away) × 1 / (1 + weeks ago) to the cells within 400 m.
-score          the project's priority score (:mod:`hotspots.priorities.scoring`) with the given weights.
-=============  ==========================================================================================
+``score`` is the *selected* ranking, the one the priority list uses: for each tested step, the candidate
+with the best mean PEI at 1 % and 5 % over the ``lookback`` steps before it (nested rolling origin, so
+``score``'s figures are out of sample like every other row). The candidate in force after the last step
+is reported as ``in_force``; :mod:`hotspots.ranking.choice` stores it.
 
 The study area is the configured areas' lattice (as in the analysis) or, for data from elsewhere, the
-data's own extent: every cell within ``study_extent_m`` of a reported cell (all reports, so the lattice is
-the same for every step and method). ``tune`` evaluates the score on a grid of weights and returns them
-best first (by the mean PEI over the three coverages; within 0.001 of each other, the weighting with the
-smaller bonuses first, since a term that does not measurably help should not steer the list): that is how
-the settings' defaults were chosen.
+data's own extent: every cell within ``study_extent_m`` of a reported cell.
 
 Usage (needs a store, so not a doctest)::
 
@@ -39,53 +29,32 @@ Usage (needs a store, so not a doctest)::
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
-from datetime import UTC
-from typing import Any, Literal
+from typing import Any
 
 import h3
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import scipy.sparse as sp
-from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
-from hotspots import h3grid
-from hotspots.analysis import CUBE_WEEKS, INTENSITY_HALF_LIFE_DAYS, Lattice, build_lattice
+from hotspots import h3grid, ranking
+from hotspots.analysis import Lattice, build_lattice
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import EmptyData
-from hotspots.priorities.scoring import (
-    ScoreTerms,
-    ScoreWeights,
-    mean_severity,
-    score_terms,
-    weeks_since_report,
-)
-from hotspots.stats.emerging import EmergingHotspots, iso_week_steps, weekly_cube
-from hotspots.stats.gistar import GiStar
-from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density, to_sweref
+from hotspots.projection import crs_for, to_metric
+from hotspots.ranking.selection import COVERAGES, Evaluation, evaluate
+from hotspots.ranking.steps import FREQ, Step, StepCounts, step_counts
 from hotspots.stats.weights import h3_weights
 from hotspots.store import read_reports
 
 FloatArray = npt.NDArray[np.float64]
-Step = Literal["week", "month"]
 
-COVERAGES = (0.01, 0.05, 0.10)
-METHODS = ("naive", "kde", "gistar", "prospective", "score")
-HISTORY_DAYS = {"week": 28, "month": 91}
-_FREQ = {"week": "W-SUN", "month": "M"}
-PROSPECTIVE_BANDWIDTH_M = 400.0
-#: The grid ``tune`` searches (neighbours, significance, emerging, recency).
-TUNING_GRID = {
-    "neighbours": (0.0, 1.0, 2.0, 4.0, 8.0),
-    "significance": (0.0, 0.5, 1.0),
-    "emerging": (0.0, 0.5, 1.0),
-    "recency": (0.0, 0.5, 1.0),
-}
+#: Steps of evidence behind each choice, by default (half a year of weeks, a year of months).
+LOOKBACK: dict[str, int] = {"week": 26, "month": 12}
+REPORT_COLUMNS = ("occurred_at", "category", "lat", "lon", "weight")
 
 
 @dataclass(frozen=True)
@@ -136,42 +105,31 @@ class Hits:
 
 def score_ranking(score: npt.ArrayLike, outcome: npt.ArrayLike, coverage: float) -> Hits:
     """Hits of the top ``coverage`` share of cells by ``score`` (ties at the cut count pro rata)."""
-    score = np.asarray(score, dtype=np.float64)
-    outcome = np.asarray(outcome, dtype=np.float64)
-    n = score.size
-    k = min(n, max(1, round(coverage * n)))
-    threshold = -np.partition(-score, k - 1)[k - 1]
-    above = score > threshold
-    tied = score == threshold
-    slots = k - int(above.sum())
-    hits = outcome[above].sum() + slots / int(tied.sum()) * outcome[tied].sum()
-    best = -np.partition(-outcome, k - 1)[:k].sum()
-    return Hits(float(hits), float(outcome.sum()), float(best), k, n)
+    from hotspots.ranking.selection import captured
 
-
-@dataclass
-class PeriodFeatures:
-    """What the methods know at one cut (history only) and what happened in the step after it."""
-
-    label: str
-    rankings: dict[str, FloatArray]
-    terms: ScoreTerms
-    outcome: FloatArray
+    scores = np.asarray(score, dtype=np.float64)[:, None]
+    result = captured(scores, np.asarray(outcome, dtype=np.float64)[:, None], (coverage,))
+    return Hits(
+        float(result.hits[0, 0]), float(result.reports[0]), float(result.best[0, 0]),
+        int(result.selected[0]), scores.shape[0],
+    )  # fmt: skip
 
 
 @dataclass
 class BacktestResult:
-    """Pooled figures per method and coverage, the steps used, and (if tuned) the weights tried."""
+    """Pooled figures per candidate and coverage (``score`` = the selected ranking), and the choices."""
 
     step: str
     periods: list[str]
     cells: int
     study_area: str
     reports: int
-    weights: ScoreWeights
     methods: dict[str, dict[float, Hits]]
+    selected: list[str]  # candidate used for each tested period
+    in_force: str  # candidate chosen on the last ``lookback`` periods, for the next one
+    lookback: int
     seconds: float
-    tuning: list[tuple[ScoreWeights, float]] = field(default_factory=list)
+    candidates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,9 +138,11 @@ class BacktestResult:
             "cells": self.cells,
             "study_area": self.study_area,
             "reports": self.reports,
-            "score_weights": vars(self.weights),
             "methods": {m: {str(c): h.to_dict() for c, h in by.items()} for m, by in self.methods.items()},
-            "tuning": [{"weights": vars(w), "mean_pei": round(v, 4)} for w, v in self.tuning[:10]],
+            "selected": self.selected,
+            "in_force": self.in_force,
+            "lookback": self.lookback,
+            "candidates": self.candidates,
             "seconds": round(self.seconds, 2),
         }
 
@@ -194,101 +154,113 @@ def extent_lattice(cells: h3grid.CellArray, resolution: int, k: int, extent_m: f
     return Lattice(lattice, np.full(lattice.size, None, dtype=object), h3_weights(lattice, k, star=True))
 
 
-def prospective_weights(cells: h3grid.CellArray, bandwidth_m: float) -> sp.csr_matrix:
-    """1 / (1 + cells away) between cell centres within ``bandwidth_m`` (Bowers et al. 2004's distance
-    weight, with distance in cell spacings rounded), self included."""
-    resolution = int(h3grid.cells_resolution(cells[:1])[0])
-    spacing = h3.average_hexagon_edge_length(resolution, unit="m") * np.sqrt(3.0)
-    tree = cKDTree(np.column_stack(to_sweref(*h3grid.cells_to_latlng(cells))))
-    pairs = tree.sparse_distance_matrix(tree, bandwidth_m, output_type="coo_matrix").tocsr()
-    pairs.data = 1.0 / (1.0 + np.round(pairs.data / spacing))
-    return sp.csr_matrix(pairs + sp.identity(cells.size, format="csr"))  # zero distances are not stored
+def study_lattice(reports: pd.DataFrame, settings: Settings, areas: Areas | None) -> Lattice:
+    """The lattice the backtest ranks: the areas' (as the analysis) or, with ``areas`` None, the data's extent."""
+    resolution, k = settings.analysis_resolution, settings.neighbourhood_k
+    cells = h3grid.latlng_to_cells(reports["lat"].to_numpy(), reports["lon"].to_numpy(), resolution)
+    if areas is None:
+        return extent_lattice(cells, resolution, k, settings.study_extent_m)
+    return build_lattice(areas, resolution, k, cells, settings.study_extent_m)
 
 
-class _History:
-    """Reports sorted by time with their lattice positions, sliced per period without copying the table."""
+def history(
+    reports: pd.DataFrame, lattice: Lattice, settings: Settings, step: Step, until: pd.Period | None = None
+) -> StepCounts:
+    """The reports as (cells × steps) counts on the lattice; each report in the cell containing its point."""
+    lat, lon = reports["lat"].to_numpy(), reports["lon"].to_numpy()
+    position = lattice.index_of(
+        h3grid.latlng_to_cells(lat, lon, int(h3grid.cells_resolution(lattice.cells[:1])[0]))
+    )
+    inside = position >= 0
+    severity = {t.id: t.severity for t in settings.taxonomy.categories}
+    severity_of = reports["category"].map(severity).fillna(1.0).to_numpy(dtype=np.float64)
+    weight: FloatArray = reports["weight"].to_numpy(dtype=np.float64) * severity_of
+    local = reports["occurred_at"][inside].dt.tz_convert(settings.timezone).dt.tz_localize(None)
+    centre_lat, centre_lon = h3grid.cells_to_latlng(lattice.cells)
+    xy = to_metric(centre_lat, centre_lon, crs_for(centre_lat, centre_lon))
+    ring = lattice.weights.copy()
+    ring.setdiag(0)
+    ring.eliminate_zeros()
+    ring.data[:] = 1.0
+    return step_counts(position[inside], local, weight[inside], lattice.cells.size, step, xy, ring, until)
 
-    def __init__(self, reports: pd.DataFrame, lattice: Lattice, resolution: int) -> None:
-        idx = lattice.index_of(h3grid.cell_to_parent(reports["cell"].to_numpy(), resolution))
-        keep = idx >= 0
-        frame = reports[keep].assign(i=idx[keep]).sort_values("occurred_at", kind="stable")
-        self.frame = frame.reset_index(drop=True)
-        self.time = frame["occurred_at"].dt.as_unit("us").astype("int64").to_numpy()
 
-    def between(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        lo, hi = np.searchsorted(self.time, [start.value // 1000, end.value // 1000])
-        return self.frame.iloc[lo:hi]
+def last_complete_step(reports: pd.DataFrame, settings: Settings, data: StepCounts) -> int:
+    """Index of the last step the data cover to its end: a step cut short by the export is not scored
+    (one whose only date is its first instant is complete: month-only dates are written as the 1st)."""
+    end = reports["occurred_at"].max().tz_convert(settings.timezone).tz_localize(None)
+    last = data.steps - 1
+    period = data.periods[last]
+    if period.start_time < end < period.end_time.normalize():  # the export stops within the step
+        last -= 1
+    return last
 
 
-def _period_features(
-    history: _History,
+def evaluate_origins(data: StepCounts, first: int, last: int) -> tuple[Evaluation, np.ndarray]:
+    """Evaluate every candidate at origins ``first..last`` (inclusive)."""
+    origins = np.arange(max(1, first), last + 1, dtype=np.int64)
+    return evaluate(data, ranking.candidates(data.step), origins), origins
+
+
+def backtest_reports(
+    reports: pd.DataFrame,
     lattice: Lattice,
     settings: Settings,
-    period: pd.Period,
-    step: str,
-    proximity: sp.csr_matrix,
-) -> PeriodFeatures:
-    tz = settings.timezone
-    n = lattice.cells.size
-    cut = pd.Timestamp(period.start_time).tz_localize(tz).tz_convert(UTC)
-    after = pd.Timestamp((period + 1).start_time).tz_localize(tz).tz_convert(UTC)
-    previous = pd.Timestamp((period - 1).start_time).tz_localize(tz).tz_convert(UTC)
-    window = history.between(cut - pd.Timedelta(days=HISTORY_DAYS[step]), cut)
-    idx = window["i"].to_numpy()
-    weight = window["weight"].to_numpy()
-    age_days = (cut - window["occurred_at"]).dt.total_seconds().to_numpy() / 86_400.0
-    counts = np.bincount(idx, minlength=n).astype(np.float64)
-
-    last = history.between(previous, cut)
-    year = history.between(cut - pd.Timedelta(weeks=CUBE_WEEKS), cut)
-    last_week = pd.Period((cut - pd.Timedelta(microseconds=1)).tz_convert(tz).tz_localize(None), "W-SUN")
-    steps, weeks = iso_week_steps(
-        year["occurred_at"], tz=tz, first=last_week - (CUBE_WEEKS - 1), last=last_week
+    *,
+    step: Step = "week",
+    periods: int = 26,
+    lookback: int | None = None,
+    study_area: str = "extent",
+) -> BacktestResult:
+    """Backtest every candidate and the nested selection on a reports frame (see the module docstring)."""
+    if step not in FREQ:
+        raise ValueError(f"step must be 'week' or 'month', got {step!r}")
+    began = time.perf_counter()
+    lookback = lookback or LOOKBACK[step]
+    data = history(reports, lattice, settings, step)
+    last = last_complete_step(reports, settings, data)
+    if last - periods < 1:
+        raise EmptyData(
+            f"the data span {data.steps} {step}s: too few to test {periods} with history before each"
+        )
+    evaluation, origins = evaluate_origins(data, last - periods - lookback + 1, last)
+    first_test = origins.size - periods
+    chosen = evaluation.nested(first_test, lookback)
+    tested = slice(first_test, None)
+    methods = {name: _pooled(evaluation, i, tested) for i, name in enumerate(evaluation.names)}
+    picked = evaluation.hits[chosen, np.arange(first_test, origins.size), :]
+    methods["score"] = _hits(picked, evaluation, tested)
+    return BacktestResult(
+        step=step,
+        periods=[str(data.periods[t]) for t in origins[tested]],
+        cells=lattice.cells.size,
+        study_area=study_area,
+        reports=int(evaluation.reports[tested].sum()),
+        methods=methods,
+        selected=[evaluation.names[c] for c in chosen],
+        in_force=evaluation.names[evaluation.choose(origins.size, lookback)],
+        lookback=lookback,
+        seconds=time.perf_counter() - began,
+        candidates={c.name: {"family": c.family, **c.params} for c in ranking.candidates(step)},
     )
-    cube = weekly_cube(year["i"].to_numpy(), steps, n, len(weeks))
-    by_category = window.groupby(["i", "category"]).size().unstack(fill_value=0)
-    gi = GiStar(counts, lattice.weights, permutations=0)
-    rankings = {
-        "naive": np.bincount(last["i"].to_numpy(), minlength=n).astype(np.float64),
-        "kde": kernel_density(
-            window["lat"].to_numpy(),
-            window["lon"].to_numpy(),
-            lattice.cells,
-            weights=weight,
-            bandwidth_m=DEFAULT_BANDWIDTH_M,
-        ),
-        "gistar": gi.z,
-        "prospective": proximity @ np.bincount(idx, weights=weight / (1.0 + age_days // 7), minlength=n),
+
+
+def _pooled(evaluation: Evaluation, candidate: int, tested: slice) -> dict[float, Hits]:
+    return _hits(evaluation.hits[candidate, tested, :], evaluation, tested)
+
+
+def _hits(hits: FloatArray, evaluation: Evaluation, tested: slice) -> dict[float, Hits]:
+    steps = hits.shape[0]
+    return {
+        coverage: Hits(
+            float(hits[:, j].sum()),
+            float(evaluation.reports[tested].sum()),
+            float(evaluation.best[tested, j].sum()),
+            int(evaluation.selected[j]) * steps,
+            evaluation.cells * steps,
+        )
+        for j, coverage in enumerate(COVERAGES)
     }
-    terms = score_terms(
-        np.bincount(idx, weights=weight * 0.5 ** (age_days / INTENSITY_HALF_LIFE_DAYS), minlength=n),
-        mean_severity(by_category, n, settings.taxonomy),
-        lattice.weights,
-        gi.gi_bin,
-        EmergingHotspots(cube, lattice.weights).category,
-        weeks_since_report(cube),
-    )
-    outcome = np.bincount(history.between(cut, after)["i"].to_numpy(), minlength=n).astype(np.float64)
-    return PeriodFeatures(str(period), rankings, terms, outcome)
-
-
-def _pooled(features: list[PeriodFeatures], ranking: Any) -> dict[float, Hits]:
-    """Hits per coverage summed over periods; ``ranking(period) -> scores``."""
-    pooled: dict[float, Hits] = {}
-    for period in features:
-        scores = ranking(period)
-        for coverage in COVERAGES:
-            hits = score_ranking(scores, period.outcome, coverage)
-            pooled[coverage] = pooled[coverage] + hits if coverage in pooled else hits
-    return pooled
-
-
-def _bonus_total(weights: ScoreWeights) -> float:
-    return weights.significance + weights.emerging + weights.recency
-
-
-def _mean_pei(pooled: dict[float, Hits]) -> float:
-    return float(np.mean([h.pei for h in pooled.values()]))
 
 
 def run_backtest(
@@ -298,54 +270,14 @@ def run_backtest(
     areas: Areas | None = None,
     step: Step = "week",
     periods: int = 26,
-    weights: ScoreWeights | None = None,
-    tune: bool = False,
+    lookback: int | None = None,
 ) -> BacktestResult:
-    """Backtest every method over the last ``periods`` steps of the stored data (see the module docstring).
-
-    ``areas`` None: the study area is the data's own extent (works for data from anywhere).
-    """
-    if step not in _FREQ:
-        raise ValueError(f"step must be 'week' or 'month', got {step!r}")
-    began = time.perf_counter()
-    weights = weights or ScoreWeights.from_settings(settings)
-    reports = read_reports(engine, columns=("occurred_at", "category", "cell", "lat", "lon", "weight"))
+    """Backtest the stored reports. ``areas`` None: the study area is the data's own extent."""
+    reports = read_reports(engine, columns=REPORT_COLUMNS)
     if reports.empty:
         raise EmptyData("no reports stored: nothing to backtest")
-    resolution, k = settings.analysis_resolution, settings.neighbourhood_k
-    parents = h3grid.cell_to_parent(reports["cell"].to_numpy(), resolution)
-    if areas is None:
-        lattice = extent_lattice(parents, resolution, k, settings.study_extent_m)
-    else:
-        lattice = build_lattice(areas, resolution, k, parents, settings.study_extent_m)
-    history = _History(reports, lattice, resolution)
-    local = history.frame["occurred_at"].dt.tz_convert(settings.timezone).dt.tz_localize(None)
-    first, last = local.iloc[[0, -1]].dt.to_period(_FREQ[step])
-    earliest_cut = first + 1  # at least one step of history before the first forecast
-    tested = [p for p in pd.period_range(last - (periods - 1), last, freq=_FREQ[step]) if p >= earliest_cut]
-    if not tested:
-        raise EmptyData(f"the data spans too few {step}s to backtest (need history before a test step)")
-    proximity = prospective_weights(lattice.cells, PROSPECTIVE_BANDWIDTH_M)
-    features = [_period_features(history, lattice, settings, p, step, proximity) for p in tested]
-
-    methods = {name: _pooled(features, lambda f, name=name: f.rankings[name]) for name in METHODS[:-1]}
-    methods["score"] = _pooled(features, lambda f: f.terms.combine(weights))
-    tuning: list[tuple[ScoreWeights, float]] = []
-    if tune:
-        for values in itertools.product(*TUNING_GRID.values()):
-            candidate = ScoreWeights(**dict(zip(TUNING_GRID, values, strict=True)))
-            pooled = _pooled(features, lambda f, c=candidate: f.terms.combine(c))
-            tuning.append((candidate, _mean_pei(pooled)))
-        # Differences below 0.001 PEI are noise: among those, prefer fewer and smaller bonuses (simplest).
-        tuning.sort(key=lambda item: (-round(item[1], 3), _bonus_total(item[0]), item[0].neighbours))
-    return BacktestResult(
-        step=step,
-        periods=[f.label for f in features],
-        cells=lattice.cells.size,
+    lattice = study_lattice(reports, settings, areas)
+    return backtest_reports(
+        reports, lattice, settings, step=step, periods=periods, lookback=lookback,
         study_area="areas" if areas is not None else "extent",
-        reports=int(sum(f.outcome.sum() for f in features)),
-        weights=weights,
-        methods=methods,
-        seconds=time.perf_counter() - began,
-        tuning=tuning,
-    )
+    )  # fmt: skip

@@ -198,3 +198,16 @@ measures = sa.Table(
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("created_at", UtcTimestamp(), nullable=False),
 )
+
+# The ranking the priority list uses, chosen by backtesting on the store's own data (hotspots.ranking.choice):
+# the newest row is in force; older rows are the history of choices and their evidence.
+ranking_choices = sa.Table(
+    "ranking_choices",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("chosen_at", UtcTimestamp(), nullable=False),
+    sa.Column("step", sa.String(8), nullable=False),  # week | month
+    sa.Column("method", sa.String(64), nullable=False),  # a candidate name (hotspots.ranking)
+    sa.Column("dataset_version", sa.BigInteger(), nullable=False),
+    sa.Column("evidence", sa.Text(), nullable=False),  # JSON: merit per candidate, steps, lookback
+)

@@ -11,10 +11,11 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from hotspots import ingest
+from hotspots import ingest, ranking
 from hotspots.areas import read_areas
-from hotspots.backtest import METHODS, run_backtest, score_ranking
+from hotspots.backtest import run_backtest, score_ranking
 from hotspots.config import Settings
+from hotspots.ranking.selection import Evaluation
 from hotspots.store import open_store
 from tests.conftest import DemoStore
 
@@ -79,29 +80,50 @@ def test_month_only_data_outside_orebro_on_its_own_extent(other_town: Settings) 
     assert result.study_area == "extent"
     assert result.periods == [str(p) for p in pd.period_range("2025-09", "2026-02", freq="M")]
     assert result.reports == 6 * 60
-    for method in METHODS:
-        at_5 = result.methods[method][0.05]
-        assert at_5.pai > 5, (method, at_5)  # the hotspot's ~30 reports a month sit in a few cells
-    assert result.methods["naive"][0.01].hits <= result.methods["kde"][0.05].hits
+    candidates = {c.name for c in ranking.candidates("month")}
+    assert set(result.methods) == candidates | {"score"}
+    assert {f"naive_{k}" for k in (1, 3, 6, 12, 24)} <= candidates
+    for method, by_coverage in result.methods.items():
+        assert by_coverage[0.05].pai > 5, method  # the hotspot's ~30 reports a month sit in a few cells
+    assert len(result.selected) == 6 and set(result.selected) <= candidates
 
 
-def test_demo_backtest_every_method_beats_chance(demo_store: DemoStore) -> None:
+def test_score_is_the_selected_candidates_hits_step_by_step(other_town: Settings) -> None:
+    """``score`` pools, step by step, exactly the hits of the candidate chosen for that step."""
+    result = run_backtest(open_store(other_town), other_town, areas=None, step="month", periods=4)
+    single = {name: run_backtest(open_store(other_town), other_town, areas=None, step="month", periods=1,
+                                 lookback=result.lookback) for name in ["x"]}["x"]  # fmt: skip
+    # the last step's choice is the same whether 1 or 4 steps are tested (nested: only earlier steps count)
+    assert single.selected[-1] == result.selected[-1]
+    assert single.methods["score"][0.05].hits == pytest.approx(single.methods[single.selected[-1]][0.05].hits)
+
+
+def test_nested_choice_never_sees_the_step_it_is_used_for() -> None:
+    rng = np.random.default_rng(3)
+    hits = rng.uniform(0, 10, (3, 20, 3))
+    best = np.full((20, 3), 10.0)
+    evaluation = Evaluation(["a", "b", "c"], hits, best, np.full(20, 50.0), np.array([1, 5, 10]), 100)
+    chosen = evaluation.nested(10, lookback=5)
+    for i, t in enumerate(range(10, 20)):
+        pei = (hits[:, t - 5 : t, :2].sum(axis=1) / best[t - 5 : t, :2].sum(axis=0)).mean(axis=1)
+        assert chosen[i] == int(np.argmax(pei))
+        future = hits.copy()
+        future[:, t:, :] = rng.uniform(0, 10, future[:, t:, :].shape)  # rewrite step t and after
+        changed = Evaluation(["a", "b", "c"], future, best, np.full(20, 50.0), np.array([1, 5, 10]), 100)
+        assert changed.choose(t, 5) == chosen[i]
+
+
+def test_demo_backtest_every_candidate_beats_chance_and_selection_keeps_up(demo_store: DemoStore) -> None:
     result = run_backtest(
         demo_store.engine, demo_store.settings, areas=demo_store.areas, step="week", periods=12
     )
     assert len(result.periods) == 12 and result.study_area == "areas"
-    for method in METHODS:
+    for method in result.methods:
         for coverage, hits in result.methods[method].items():
             assert hits.pai > 3, (method, coverage, hits)  # chance is 1
             assert 0 < hits.pei <= 1
-    # the default score is at least as good as last week's counts and close to the best method
-    score, naive = result.methods["score"][0.05], result.methods["naive"][0.05]
-    assert score.pei >= naive.pei
-    assert score.pei >= max(result.methods[m][0.05].pei for m in METHODS) - 0.05
-
-
-def test_tuning_ranks_weightings(other_town: Settings) -> None:
-    result = run_backtest(open_store(other_town), other_town, areas=None, step="month", periods=3, tune=True)
-    values = [value for _, value in result.tuning]
-    assert len(values) == 5 * 3 * 3 * 3
-    assert values[0] == pytest.approx(max(values), abs=1e-3)
+    score = result.methods["score"]
+    for coverage in (0.01, 0.05):
+        best = max(h[coverage].pei for m, h in result.methods.items() if m != "score")
+        assert score[coverage].pei >= best - 0.05, coverage
+    assert result.methods["score"][0.05].pei >= result.methods["naive_1"][0.05].pei

@@ -29,6 +29,8 @@ from hotspots.stats.inference import (
     benjamini_hochberg_adjust,
     conditional_randomisation,
     confidence_bins,
+    is_sparse_counts,
+    poisson_two_sided,
 )
 from hotspots.stats.weights import FloatArray, as_values, as_weights, is_binary
 
@@ -52,11 +54,14 @@ class GiStar:
         at once would otherwise show thousands of chance "hotspots").
     alpha : float
         Level for ``significant``.
-    p_value : {"norm", "sim"}
-        Which p-values ``significant`` and ``gi_bin`` are judged on. Default "norm" (analytic, as ArcGIS's
+    p_value : {"norm", "sim", "poisson", "auto"}
+        Which p-values ``significant`` and ``gi_bin`` are judged on. "norm" (analytic, as ArcGIS's
         Gi_Bin): with 999 permutations no pseudo p is below 0.002, and Benjamini-Hochberg over m cells
         needs p <= alpha * rank / m, which a cluster of a few cells on a 10^5-cell lattice can then never
-        reach. "sim" suits small lattices or ``fdr=False``.
+        reach. "sim" suits small lattices or ``fdr=False``. "poisson": the exact two-sided Poisson tail
+        of the neighbourhood sum at the lattice mean (binary weights, whole counts), the honest choice
+        when counts are sparse. "auto": "poisson" for sparse whole counts on binary weights
+        (:func:`hotspots.stats.inference.is_sparse_counts`), else "norm".
 
     Attributes
     ----------
@@ -77,7 +82,11 @@ class GiStar:
     p_sim : array or None
         Two-sided pseudo p-values from conditional randomisation (see :meth:`Tails.two_sided`).
     p : array
-        The p-values significance is judged on (``p_norm`` or ``p_sim``, see ``p_value``).
+        The p-values significance is judged on (``p_norm``, ``p_sim`` or ``p_poisson``, see ``p_value``).
+    inference : str
+        Which: "norm", "sim" or "poisson" (what every output that shows a bin says it used).
+    p_poisson : array or None
+        Exact two-sided Poisson p of each neighbourhood sum (with ``p_value`` "poisson").
     p_fdr : array
         Benjamini-Hochberg adjusted ``p``.
     significant : array of bool
@@ -105,10 +114,12 @@ class GiStar:
         seed: int | None = None,
         fdr: bool = True,
         alpha: float = 0.05,
-        p_value: Literal["norm", "sim"] = "norm",
+        p_value: Literal["norm", "sim", "poisson", "auto"] = "norm",
     ) -> None:
         if p_value == "sim" and not permutations:
             raise ValueError('p_value="sim" needs permutations > 0')
+        if p_value not in ("norm", "sim", "poisson", "auto"):
+            raise ValueError(f"p_value must be norm, sim, poisson or auto, got {p_value!r}")
         self.y = as_values(y)
         self.w = as_weights(w, self.y.size, star=True)
         self.permutations = permutations
@@ -123,7 +134,20 @@ class GiStar:
         if permutations:
             self.tails = conditional_randomisation(self.y, self.w, permutations, np.random.default_rng(seed))
             self.p_sim = self.tails.two_sided()
-        self.p = self.p_sim if p_value == "sim" and self.p_sim is not None else self.p_norm
+        binary = is_binary(self.w)
+        if p_value == "auto":
+            p_value = "poisson" if binary and is_sparse_counts(self.y, self.n_neighbours) else "norm"
+        self.p_poisson: FloatArray | None = None
+        if p_value == "poisson":
+            if not binary:
+                raise ValueError('p_value="poisson" needs binary weights (a count neighbourhood)')
+            expected = self.y.mean() * self.n_neighbours
+            self.p_poisson = (
+                np.ones(self.y.size) if self.constant else poisson_two_sided(self.w @ self.y, expected)
+            )
+        self.inference: str = p_value
+        chosen = {"sim": self.p_sim, "poisson": self.p_poisson}.get(p_value)
+        self.p = self.p_norm if chosen is None else chosen
         self.p_fdr = benjamini_hochberg_adjust(self.p)
         judged = self.p_fdr if fdr else self.p
         self.significant = judged <= alpha

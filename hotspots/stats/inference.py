@@ -35,6 +35,10 @@ PERMUTATIONS = 999
 CONFIDENCE_LEVELS: tuple[tuple[int, float], ...] = ((3, 0.01), (2, 0.05), (1, 0.10))
 """(bin, significance level) as in ArcGIS's Gi_Bin: ±3 at 99 %, ±2 at 95 %, ±1 at 90 % confidence."""
 
+SPARSE_EXPECTED = 5.0
+"""Expected reports per neighbourhood below which counts are "sparse" (the usual rule for when a Poisson
+count is far from normal)."""
+
 _CHUNK_ELEMENTS = 1 << 22
 """Reference sums or random keys held in memory at once (~32 MB of float64)."""
 
@@ -160,6 +164,33 @@ def _distinct_draws(rng: np.random.Generator, population: int, rows: int, width:
         redo = redo[(ordered[:, 1:] == ordered[:, :-1]).any(axis=1)]
         draws[redo] = rng.integers(0, population, size=(redo.size, width))
     return draws
+
+
+def poisson_two_sided(observed: npt.ArrayLike, expected: npt.ArrayLike) -> FloatArray:
+    """Exact two-sided Poisson p of each observed count: ``min(1, 2 min(P(X >= s), P(X <= s)))``, X ~ Po(mu).
+
+    The reference for sparse counts: a neighbourhood of k cells whose counts are independent Poisson with
+    the lattice mean has a Po(k × mean) sum under "no hot spot". Where most cells are zero the normal
+    approximation behind z is far too thin-tailed (4 reports in 7 cells at mean 0.055: z = 4.15, p = 3e-5;
+    exact one-sided tail 6.6e-4).
+    """
+    from scipy import stats
+
+    s = np.asarray(observed, dtype=np.float64)
+    mu = np.asarray(expected, dtype=np.float64)
+    upper = stats.poisson.sf(s - 1.0, mu)
+    lower = stats.poisson.cdf(s, mu)
+    return np.minimum(1.0, 2.0 * np.minimum(upper, lower))
+
+
+def is_sparse_counts(y: FloatArray, neighbourhood_size: npt.ArrayLike) -> bool:
+    """Whole counts whose typical neighbourhood expects fewer than ``SPARSE_EXPECTED`` reports: then the
+    normal approximation of Gi* misjudges the tails and the exact count tail is used instead."""
+    if y.size == 0 or (y < 0).any() or not np.array_equal(y, np.round(y)):
+        return False
+    return (
+        float(y.mean()) * float(np.median(np.asarray(neighbourhood_size, dtype=np.float64))) < SPARSE_EXPECTED
+    )
 
 
 def benjamini_hochberg_adjust(p: npt.ArrayLike) -> FloatArray:
