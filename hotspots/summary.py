@@ -40,4 +40,13 @@ def status(engine: Engine, areas: Areas, lang: Language = Language.sv) -> dict[s
         "first": first.isoformat() if first else None,
         "last": last.isoformat() if last else None,
         "dataset_version": version,
+        "ranking": _ranking(engine),
     }
+
+
+def _ranking(engine: Engine) -> dict[str, Any] | None:
+    """The ranking the priority list uses and why (None before the first ``hotspots backtest --select``)."""
+    from hotspots.ranking.choice import in_force
+
+    choice = in_force(engine)
+    return None if choice is None else choice.to_dict()

@@ -16,11 +16,12 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from hotspots import ingest, summary
-from hotspots.areas import load_areas
+from hotspots.areas import Areas, load_areas
 from hotspots.cli.app import JsonOpt, LangOpt, QuietOpt, app, console, err_console, fail
-from hotspots.config import get_settings
+from hotspots.config import Settings, get_settings
 from hotspots.errors import HotspotsError, ImportRejected
 from hotspots.store import open_store
 from hotspots.words import CLI, Language
@@ -105,6 +106,20 @@ def import_command(
             f"{result.rows_present} already stored, {result.rows_rejected} rejected "
             f"(dataset version {result.dataset_version})."
         )
+        _reselect_ranking(engine, settings, areas)
+
+
+def _reselect_ranking(engine: Engine, settings: Settings, areas: Areas) -> None:
+    """New reports are new evidence: re-choose the priority list's ranking (only the new steps are scored)."""
+    from hotspots.ranking.choice import reselect_after_import
+
+    try:
+        choice = reselect_after_import(engine, settings, areas)
+    except HotspotsError as exc:
+        err_console.print(f"ranking not re-chosen: {exc}")
+        return
+    if choice is not None:
+        console.print(f"ranking in force: {choice.why()}")
 
 
 @app.command("status")

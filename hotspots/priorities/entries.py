@@ -70,6 +70,8 @@ class PriorityList:
     #: Changes when the data, the parameters or the measures shown change (measures do not change the
     #: dataset version, so the analysis' ETag alone would go stale when a measure is added or ended).
     etag: str = ""
+    #: The ranking in force (:func:`hotspots.ranking.choice.list_ranking`): method, when chosen and why.
+    ranking: dict[str, Any] | None = None
 
     def __iter__(self) -> Iterator[PriorityEntry]:
         return iter(self.entries)
@@ -92,5 +94,6 @@ class PriorityList:
             "lang": self.lang,
             "dataset_version": self.dataset_version,
             "generated_at": self.generated_at.isoformat(),
+            "ranking": self.ranking,
             "entries": [e.to_dict() for e in self.entries],
         }

@@ -90,19 +90,23 @@ def priority_list(
     measures: Sequence[Any] = (),
     follow_ups: dict[int, dict[str, Any]] | None = None,
     label_distance_m: float = 150.0,
+    scores: npt.NDArray[np.float64] | None = None,
+    model: dict[str, Any] | None = None,
 ) -> PriorityList:
     """Rank the places of ``analysis`` (all areas, or ``area`` by id or name) and explain each.
 
     ``previous`` (counts by category per lattice position, see :func:`previous_window_counts`) adds the
     previous window's counts; ``measures`` (:class:`hotspots.measures.Measure`) are attached to the places
-    their target overlaps, with ``follow_ups[measure.id]`` when given.
+    their target overlaps, with ``follow_ups[measure.id]`` when given. ``scores`` (per lattice cell) are
+    the chosen ranking's (:func:`hotspots.ranking.choice.list_ranking`, described by ``model``); without
+    them the priority score ranks.
     """
     if lang not in REASONS:
         raise ValueError(f"no priority lists in {lang!r}; available: {sorted(REASONS)}")
     lattice = analysis.lattice
     n = lattice.cells.size
     days = parse_window(analysis.params.window)
-    score = analysis_scores(analysis, taxonomy, score_weights)
+    score = analysis_scores(analysis, taxonomy, score_weights) if scores is None else scores
     place = group_places(lattice.cells, analysis.count, analysis.gi.gi_bin, score)
     member = np.flatnonzero(place >= 0)
     frame = pd.DataFrame({"i": member, "place": place[member], "score": score[member]})
@@ -157,9 +161,10 @@ def priority_list(
         dataset_version=analysis.dataset_version,
         generated_at=datetime.now(analysis.end.tzinfo),
         category_labels={t.id: t.label(lang) for t in taxonomy.categories},
+        ranking=model,
         etag=hashlib.sha256(
             json.dumps(
-                [analysis.etag, wanted, top, lang, vars(score_weights), [e.measures for e in entries]],
+                [analysis.etag, wanted, top, lang, vars(score_weights), [e.measures for e in entries], model],
                 default=str,
             ).encode()
         ).hexdigest()[:32],
@@ -245,6 +250,7 @@ def build_priorities(
     """Analyse (through the caller's ``cache``), add the previous window and the measures in force, and
     rank: the one call the CLI and the API make."""
     from hotspots.measures import follow_up, list_measures
+    from hotspots.ranking.choice import list_ranking
 
     analysis = analyse(engine, settings, areas, params, cache=cache)
     last_day = analysis.params.end
@@ -260,6 +266,7 @@ def build_priorities(
         if with_follow_up
         else {}
     )
+    scores, model = list_ranking(engine, settings, analysis.lattice, analysis.end)
     return priority_list(
         analysis,
         areas,
@@ -273,4 +280,6 @@ def build_priorities(
         measures=in_force,
         follow_ups=follow_ups,
         label_distance_m=settings.place_label_distance_m,
+        scores=scores,
+        model=model,
     )

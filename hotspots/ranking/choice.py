@@ -9,6 +9,7 @@ dates are month-only (most reports on the 1st at midnight), else ISO weeks.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,13 +21,16 @@ from sqlalchemy.engine import Engine
 
 from hotspots import ranking
 from hotspots.analysis import Lattice
+from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import EmptyData
-from hotspots.ranking.selection import SELECT_ON
+from hotspots.ranking.selection import COVERAGES, SELECT_ON, evaluate
 from hotspots.ranking.steps import FREQ, FloatArray, Step
 from hotspots.schema import ranking_choices
 from hotspots.store import dataset_version, read_reports
 
+#: The candidate that is the priority score itself (the list then uses the score with its bonuses).
+DEFAULT_METHOD = "weighted_score"
 #: Dates count as month-only when at least this share falls on the 1st of a month at midnight.
 MONTH_ONLY_SHARE = 0.9
 
@@ -52,13 +56,15 @@ class Choice:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """What status and the API show: the choice and its merit table (not the per-step detail)."""
+        shown = {k: v for k, v in self.evidence.items() if k not in ("per_step", "names")}
         return {
             "method": self.method,
             "step": self.step,
             "chosen_at": self.chosen_at.isoformat(),
             "dataset_version": self.dataset_version,
             "why": self.why(),
-            "evidence": self.evidence,
+            "evidence": shown,
         }
 
 
@@ -69,35 +75,75 @@ def natural_step(occurred_at: pd.Series, tz: str) -> Step:
     return "month" if len(local) and float(first_of_month.mean()) >= MONTH_ONLY_SHARE else "week"
 
 
-def evidence_for(reports: pd.DataFrame, lattice: Lattice, settings: Settings, step: Step) -> dict[str, Any]:
-    """Every candidate's merit over the last lookback complete steps (the selection's evidence)."""
-    from hotspots.backtest import LOOKBACK, evaluate_origins, history, last_complete_step
+def evidence_for(
+    reports: pd.DataFrame,
+    lattice: Lattice,
+    settings: Settings,
+    step: Step,
+    known: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every candidate's merit over the last lookback complete steps (the selection's evidence).
+
+    ``known`` (an earlier choice's evidence) supplies the steps already scored, so after a weekly import
+    only the new step is ranked and scored: that is what makes re-selection after an import cheap.
+    """
+    from hotspots.backtest import LOOKBACK, history, last_complete_step
 
     data = history(reports, lattice, settings, step)
     last = last_complete_step(reports, settings, data)
     if last < 2:
         raise EmptyData(f"the data span {data.steps} {step}s: too few to choose a ranking by evidence")
-    evaluation, origins = evaluate_origins(data, last - LOOKBACK[step] + 1, last)
-    merit = evaluation.merit(0, origins.size)
+    candidates = ranking.candidates(step)
+    names = [c.name for c in candidates]
+    wanted = np.arange(max(1, last - LOOKBACK[step] + 1), last + 1, dtype=np.int64)
+    labels = [str(data.periods[t]) for t in wanted.tolist()]
+    per_step: dict[str, Any] = {}
+    if known and known.get("names") == names:
+        per_step = {label: known["per_step"][label] for label in labels if label in known["per_step"]}
+    new = np.array(
+        [t for t, label in zip(wanted, labels, strict=True) if label not in per_step], dtype=np.int64
+    )
+    if new.size:
+        evaluation = evaluate(data, candidates, new)
+        columns = [COVERAGES.index(c) for c in SELECT_ON]
+        for j, t in enumerate(new.tolist()):
+            per_step[str(data.periods[t])] = {
+                "best": evaluation.best[j, columns].tolist(),
+                "hits": evaluation.hits[:, j, columns].tolist(),
+            }
+    hits = np.array([per_step[label]["hits"] for label in labels]).sum(axis=0)  # (candidates, coverages)
+    best = np.array([per_step[label]["best"] for label in labels]).sum(axis=0)
+    merit = (hits / np.maximum(best, 1e-12)).mean(axis=1)
     return {
-        "merit": {name: round(float(m), 4) for name, m in zip(evaluation.names, merit, strict=True)},
-        "best": evaluation.names[int(np.argmax(merit))],
+        "merit": {name: round(float(m), 4) for name, m in zip(names, merit, strict=True)},
+        "best": names[int(np.argmax(merit))],
         "measure": f"mean PEI at {' and '.join(f'{c:.0%}' for c in SELECT_ON)} of the cells",
-        "lookback": int(origins.size),
-        "first": str(data.periods[origins[0]]),
-        "last": str(data.periods[origins[-1]]),
+        "lookback": len(labels),
+        "first": labels[0],
+        "last": labels[-1],
         "cells": lattice.cells.size,
+        "names": names,
+        "per_step": per_step,
     }
 
 
-def select(engine: Engine, settings: Settings, lattice_for: Any, *, step: Step | None = None) -> Choice:
+def select(
+    engine: Engine,
+    settings: Settings,
+    lattice_for: Callable[[pd.DataFrame], Lattice],
+    *,
+    step: Step | None = None,
+    incremental: bool = False,
+) -> Choice:
     """Choose by evidence on the stored reports and store the choice (``lattice_for(reports)`` gives the
-    lattice, as the analysis builds it)."""
+    lattice, as the analysis builds it). ``incremental``: reuse the steps the choice in force scored."""
     reports = read_reports(engine, columns=("occurred_at", "category", "lat", "lon", "weight"))
     if reports.empty:
         raise EmptyData("no reports stored: no ranking to choose")
     step = step or natural_step(reports["occurred_at"], settings.timezone)
-    evidence = evidence_for(reports, lattice_for(reports), settings, step)
+    previous = in_force(engine) if incremental else None
+    known = previous.evidence if previous is not None and previous.step == step else None
+    evidence = evidence_for(reports, lattice_for(reports), settings, step, known)
     choice = Choice(evidence["best"], step, datetime.now(UTC), dataset_version(engine), evidence)
     with engine.begin() as conn:
         conn.execute(
@@ -137,3 +183,35 @@ def ranked(
     origin = int((current + 1).ordinal - data.periods[0].ordinal)
     candidate = ranking.by_name(step, choice.method)
     return np.asarray(candidate.rank(data, np.array([origin], dtype=np.int64))[:, 0])
+
+
+def list_ranking(
+    engine: Engine, settings: Settings, lattice: Lattice, end: datetime
+) -> tuple[FloatArray | None, dict[str, Any]]:
+    """The scores the priority list ranks by for a window ending ``end``, and what the list says about them.
+
+    None scores: rank by the priority score itself (no choice stored yet, or the score was chosen).
+    """
+    choice = in_force(engine)
+    if choice is None:
+        return None, {"method": DEFAULT_METHOD, "why": "no ranking chosen yet (hotspots backtest --select)"}
+    about = {"method": choice.method, "step": choice.step, "chosen_at": choice.chosen_at.isoformat(),
+             "why": choice.why()}  # fmt: skip
+    if choice.method == DEFAULT_METHOD:
+        return None, about
+    reports = read_reports(engine, end=end, columns=("occurred_at", "category", "lat", "lon", "weight"))
+    return ranked(reports, lattice, settings, choice, end), about
+
+
+def reselect_after_import(engine: Engine, settings: Settings, areas: Areas | None) -> Choice | None:
+    """After an import: re-choose on the latest evidence, scoring only the steps not scored before.
+
+    Nothing happens before the first deliberate choice (``hotspots backtest --select``), which costs a
+    full evaluation."""
+    from hotspots.backtest import study_lattice
+
+    previous = in_force(engine)
+    if previous is None:
+        return None
+    step: Step = "month" if previous.step == "month" else "week"
+    return select(engine, settings, lambda r: study_lattice(r, settings, areas), step=step, incremental=True)

@@ -3,8 +3,8 @@
 Features per cell and origin (all from steps before the origin): log(1 + reports) over four horizons in
 the cell and over two in its k-ring, log(1 + kernel density) and a recency indicator
 (``sum over active steps of 2^-lag``). The model for origin t is fitted by IRLS (numpy, small ridge) on
-the ``FIT_ORIGINS`` origins before t, each with its own known outcome, so it is a forecast like the
-others; it is refitted every ``REFIT_EVERY`` origins from the previous solution.
+the ``FIT_ORIGINS`` origins before t's block of ``REFIT_EVERY`` steps, each with its own known outcome,
+so it is a forecast like the others.
 """
 
 from __future__ import annotations
@@ -99,23 +99,28 @@ def _compressed(
 def glm() -> Candidate:
     def rank(data: StepCounts, origins: IntArray) -> FloatArray:
         back = FIT_ORIGINS[data.step]
-        first = max(1, int(origins.min()) - back)
+        first = max(1, int(origins.min()) - int(origins.min()) % REFIT_EVERY - back)
         every = np.arange(first, int(origins.max()) + 1)
         design = features(data, every)  # (p, cells, origins)
         outcome = data.outcome(every)
         scores = np.empty((data.cells, origins.size))
-        beta: FloatArray | None = None
-        rng = np.random.default_rng(0)
+        beta = np.zeros(design.shape[0])
+        fitted_at = -1
         for j, t in enumerate(origins.tolist()):
-            lo, hi = max(0, t - back - first), t - first
+            # refitted at every REFIT_EVERY-th step on the origins before it (to convergence; the ridge
+            # likelihood is strictly concave), so step t's forecast depends on t alone
+            block = t - t % REFIT_EVERY
+            lo, hi = max(0, block - back - first), block - first
             if hi - lo < 1:  # nothing to learn from yet: rank by the most recent counts
                 scores[:, j] = design[1, :, t - first]
                 continue
-            if beta is None or j % REFIT_EVERY == 0:
+            if block != fitted_at:
+                rng = np.random.default_rng(block)
                 rows, y, weight = _compressed(design[:, :, lo:hi], outcome[:, lo:hi], rng)
-                beta = poisson_irls(rows, y, weight, beta, ITERATIONS if beta is None else 4)
+                beta = poisson_irls(rows, y, weight, beta if fitted_at >= 0 else None, ITERATIONS)
+                fitted_at = block
             column = design[:, :, t - first].T.astype(np.float64)
-            scores[:, j] = column @ beta  # the linear predictor ranks like the mean
+            scores[:, j] = np.exp(np.clip(column @ beta, -30.0, 30.0))  # expected reports
         return scores
 
     return Candidate("glm", "glm", rank, {"fit_origins": FIT_ORIGINS, "refit_every": REFIT_EVERY})

@@ -8,8 +8,9 @@ Expected reports in cell i at step t::
 with a Gaussian of ``BACKGROUND_SIGMA_M``), ``h`` a Gaussian of width sigma spreading each report's
 offspring over nearby cells, ``g(l) = (1 - q) q^(l - 1)`` a geometric (discretised exponential) decay
 over step lags and ``theta`` the expected offspring per report. The parameters are fitted by EM
-(Mohler et al.'s stochastic declustering, on counts) on the ``TRAIN_STEPS`` before the first origin only,
-so the forecasts stay out of sample; sigma is chosen on that same training likelihood.
+(Mohler et al.'s stochastic declustering, on counts) on the ``TRAIN_STEPS`` before each block of
+``REFIT_STEPS`` origins, so the forecasts stay out of sample; sigma is chosen on that same training
+likelihood.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ BACKGROUND_SIGMA_M = 200.0
 TRAIN_STEPS: dict[str, int] = {"week": 104, "month": 36}
 MAX_LAG: dict[str, int] = {"week": 26, "month": 12}
 MIN_TRAIN_STEPS = 3
+REFIT_STEPS: dict[str, int] = {"week": 26, "month": 12}
 ITERATIONS = 30
 TOLERANCE = 1e-4
 
@@ -88,10 +90,18 @@ def forecast(data: StepCounts, origins: IntArray, model: Fit) -> FloatArray:
 
 def sepp() -> Candidate:
     def rank(data: StepCounts, origins: IntArray) -> FloatArray:
-        end = int(origins.min())
-        if end < MIN_TRAIN_STEPS + 1:  # too little history to fit: the background alone, all history
-            return data.window(origins, data.steps)
-        return forecast(data, origins, max((fit(data, end, s) for s in SIGMAS_M), key=lambda f: f.loglik))
+        # parameters refitted every REFIT_STEPS steps, on the steps before the block: a forecast for step
+        # t depends on t alone, not on which other steps are ranked in the same call
+        scores = np.empty((data.cells, origins.size))
+        block = origins - origins % REFIT_STEPS[data.step]
+        for end in np.unique(block).tolist():
+            members = np.flatnonzero(block == end)
+            if end < MIN_TRAIN_STEPS + 1:  # too little history to fit: all past counts
+                scores[:, members] = data.window(origins[members], data.steps)
+                continue
+            model = max((fit(data, end, s) for s in SIGMAS_M), key=lambda f: f.loglik)
+            scores[:, members] = forecast(data, origins[members], model)
+        return scores
 
     return Candidate("sepp", "sepp", rank, {"sigmas_m": SIGMAS_M, "train_steps": TRAIN_STEPS})
 
