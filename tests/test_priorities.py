@@ -271,6 +271,14 @@ def test_cli_priorities_measures_and_backtest(
 
         result = runner.invoke(app, ["backtest", "--step", "week", "--periods", "2", "--json"])
         assert result.exit_code == 0, result.stderr
-        assert set(json.loads(result.stdout)["methods"]) == {"naive", "kde", "gistar", "prospective", "score"}
+        backtest = json.loads(result.stdout)
+        assert {"naive_1", "naive_52", "kde_250m_4", "sepp", "glm", "weighted_score", "score"} <= set(
+            backtest["methods"]
+        )
+        assert len(backtest["selected"]) == 2 and set(backtest["methods"]["score"]) == {"0.01", "0.05", "0.1"}
+        chosen = runner.invoke(app, ["backtest", "--select", "--json"])
+        assert chosen.exit_code == 0, chosen.stderr
+        method = json.loads(chosen.stdout)["method"]
+        assert json.loads(runner.invoke(app, ["status", "--json"]).stdout)["ranking"]["method"] == method
     finally:
         get_settings.cache_clear()

@@ -29,8 +29,8 @@ from hotspots.stats.inference import (
     benjamini_hochberg_adjust,
     conditional_randomisation,
     confidence_bins,
+    count_tail_two_sided,
     is_sparse_counts,
-    poisson_two_sided,
 )
 from hotspots.stats.weights import FloatArray, as_values, as_weights, is_binary
 
@@ -54,13 +54,14 @@ class GiStar:
         at once would otherwise show thousands of chance "hotspots").
     alpha : float
         Level for ``significant``.
-    p_value : {"norm", "sim", "poisson", "auto"}
+    p_value : {"norm", "sim", "count", "auto"}
         Which p-values ``significant`` and ``gi_bin`` are judged on. "norm" (analytic, as ArcGIS's
         Gi_Bin): with 999 permutations no pseudo p is below 0.002, and Benjamini-Hochberg over m cells
         needs p <= alpha * rank / m, which a cluster of a few cells on a 10^5-cell lattice can then never
-        reach. "sim" suits small lattices or ``fdr=False``. "poisson": the exact two-sided Poisson tail
-        of the neighbourhood sum at the lattice mean (binary weights, whole counts), the honest choice
-        when counts are sparse. "auto": "poisson" for sparse whole counts on binary weights
+        reach. "sim" suits small lattices or ``fdr=False``. "count": the exact two-sided tail of the
+        neighbourhood sum under a count model with the lattice's mean and variance (Poisson, or negative
+        binomial when overdispersed; binary weights, whole counts), the honest choice when counts are
+        sparse. "auto": "count" for sparse whole counts on binary weights
         (:func:`hotspots.stats.inference.is_sparse_counts`), else "norm".
 
     Attributes
@@ -82,11 +83,11 @@ class GiStar:
     p_sim : array or None
         Two-sided pseudo p-values from conditional randomisation (see :meth:`Tails.two_sided`).
     p : array
-        The p-values significance is judged on (``p_norm``, ``p_sim`` or ``p_poisson``, see ``p_value``).
+        The p-values significance is judged on (``p_norm``, ``p_sim`` or ``p_count``, see ``p_value``).
     inference : str
-        Which: "norm", "sim" or "poisson" (what every output that shows a bin says it used).
-    p_poisson : array or None
-        Exact two-sided Poisson p of each neighbourhood sum (with ``p_value`` "poisson").
+        Which: "norm", "sim", "poisson" or "negbin" (what every output that shows a bin says it used).
+    p_count : array or None
+        Exact two-sided count-model p of each neighbourhood sum (with ``p_value`` "count").
     p_fdr : array
         Benjamini-Hochberg adjusted ``p``.
     significant : array of bool
@@ -114,12 +115,12 @@ class GiStar:
         seed: int | None = None,
         fdr: bool = True,
         alpha: float = 0.05,
-        p_value: Literal["norm", "sim", "poisson", "auto"] = "norm",
+        p_value: Literal["norm", "sim", "count", "auto"] = "norm",
     ) -> None:
         if p_value == "sim" and not permutations:
             raise ValueError('p_value="sim" needs permutations > 0')
-        if p_value not in ("norm", "sim", "poisson", "auto"):
-            raise ValueError(f"p_value must be norm, sim, poisson or auto, got {p_value!r}")
+        if p_value not in ("norm", "sim", "count", "auto"):
+            raise ValueError(f"p_value must be norm, sim, count or auto, got {p_value!r}")
         self.y = as_values(y)
         self.w = as_weights(w, self.y.size, star=True)
         self.permutations = permutations
@@ -136,17 +137,18 @@ class GiStar:
             self.p_sim = self.tails.two_sided()
         binary = is_binary(self.w)
         if p_value == "auto":
-            p_value = "poisson" if binary and is_sparse_counts(self.y, self.n_neighbours) else "norm"
-        self.p_poisson: FloatArray | None = None
-        if p_value == "poisson":
-            if not binary:
-                raise ValueError('p_value="poisson" needs binary weights (a count neighbourhood)')
-            expected = self.y.mean() * self.n_neighbours
-            self.p_poisson = (
-                np.ones(self.y.size) if self.constant else poisson_two_sided(self.w @ self.y, expected)
-            )
+            p_value = "count" if binary and is_sparse_counts(self.y, self.n_neighbours) else "norm"
+        self.p_count: FloatArray | None = None
         self.inference: str = p_value
-        chosen = {"sim": self.p_sim, "poisson": self.p_poisson}.get(p_value)
+        if p_value == "count":
+            if not binary:
+                raise ValueError('p_value="count" needs binary weights (a count neighbourhood)')
+            self.p_count, self.inference = (
+                (np.ones(self.y.size), "poisson")
+                if self.constant
+                else count_tail_two_sided(self.w @ self.y, self.n_neighbours, self.y)
+            )
+        chosen = {"sim": self.p_sim, "count": self.p_count}.get(p_value)
         self.p = self.p_norm if chosen is None else chosen
         self.p_fdr = benjamini_hochberg_adjust(self.p)
         judged = self.p_fdr if fdr else self.p
