@@ -308,7 +308,8 @@ def compute(
         sources=params.sources or None,
         columns=("occurred_at", "category", "cell", "lat", "lon", "weight"),
     )
-    parents = h3grid.cell_to_parent(reports["cell"].to_numpy(), params.resolution)
+    # the cell containing each point (a stored res-12 cell's parent is not: H3 cells do not nest exactly)
+    parents = h3grid.latlng_to_cells(reports["lat"].to_numpy(), reports["lon"].to_numpy(), params.resolution)
     lattice = build_lattice(areas, params.resolution, params.k, parents, settings.study_extent_m)
     n = lattice.cells.size
     if n == 0:

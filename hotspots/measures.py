@@ -362,12 +362,15 @@ def follow_up(
     before = (measure.start - timedelta(days=length), measure.start)
     after = (measure.start, measure.start + timedelta(days=length))
     reports = read_reports(
-        engine, start=instant(before[0]), end=instant(after[1]), columns=("occurred_at", "cell", "area_id")
+        engine,
+        start=instant(before[0]),
+        end=instant(after[1]),
+        columns=("occurred_at", "lat", "lon", "area_id"),
     )
     resolution = settings.analysis_resolution
     target = measure.target_cells(resolution)
     ring_m = buffer_m or settings.measure_buffer_m
-    cells = h3grid.cell_to_parent(reports["cell"].to_numpy(), resolution)
+    cells = h3grid.latlng_to_cells(reports["lat"].to_numpy(), reports["lon"].to_numpy(), resolution)
     in_target = np.isin(cells, target)
     near = distance_to_cells(cells, target) <= ring_m
     in_buffer = near & ~in_target

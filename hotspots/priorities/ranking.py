@@ -56,10 +56,11 @@ def window_counts(engine: Engine, analysis: Analysis, start: datetime, end: date
         end=end,
         categories=params.categories or None,
         sources=params.sources or None,
-        columns=("category", "cell"),
+        columns=("category", "lat", "lon"),
     )
     assert params.resolution is not None
-    idx = analysis.lattice.index_of(h3grid.cell_to_parent(reports["cell"].to_numpy(), params.resolution))
+    cells = h3grid.latlng_to_cells(reports["lat"].to_numpy(), reports["lon"].to_numpy(), params.resolution)
+    idx = analysis.lattice.index_of(cells)
     inside = idx >= 0
     frame = pd.DataFrame({"i": idx[inside], "category": reports["category"].to_numpy()[inside]})
     return frame.groupby(["i", "category"]).size().unstack(fill_value=0)
