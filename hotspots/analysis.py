@@ -35,11 +35,12 @@ from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import StatisticsError
+from hotspots.projection import crs_for, to_metric
 from hotspots.query import parse_window
 from hotspots.stats.change import WeekOverWeek
 from hotspots.stats.emerging import EmergingHotspots, iso_week_steps, weekly_cube
 from hotspots.stats.gistar import GiStar
-from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density, to_sweref
+from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density
 from hotspots.stats.moran import LocalMoran
 from hotspots.stats.weights import h3_weights
 from hotspots.store import dataset_version, read_reports
@@ -113,7 +114,7 @@ def _area_cells(areas: Areas, resolution: int) -> tuple[h3grid.CellArray, h3grid
 
 
 def build_lattice(
-    areas: Areas, resolution: int, k: int, active: h3grid.CellArray, extent_m: float
+    areas: Areas, resolution: int, k: int, active: h3grid.CellArray, extent_m: float, crs: str | None = None
 ) -> Lattice:
     """The study-area lattice: the areas' cells within ``extent_m`` of a reported cell, plus the
     partnership areas whole, plus a ring of ``k`` so edge cells have full neighbourhoods.
@@ -126,10 +127,10 @@ def build_lattice(
     active = np.unique(active)
     near = np.zeros(every.size, dtype=bool)
     if active.size:
-        tree = cKDTree(np.column_stack(to_sweref(*h3grid.cells_to_latlng(active))))
-        distance, _ = tree.query(
-            np.column_stack(to_sweref(*h3grid.cells_to_latlng(every))), distance_upper_bound=extent_m
-        )
+        every_lat, every_lon = h3grid.cells_to_latlng(every)
+        crs = crs or crs_for(every_lat, every_lon)  # metres on the ground wherever the areas are
+        tree = cKDTree(to_metric(*h3grid.cells_to_latlng(active), crs))
+        distance, _ = tree.query(to_metric(every_lat, every_lon, crs), distance_upper_bound=extent_m)
         near = np.isfinite(distance)
     core = np.union1d(every[near], partnership)
     cells = h3grid.grid_disk(core, k)
@@ -310,7 +311,9 @@ def compute(
     )
     # the cell containing each point (a stored res-12 cell's parent is not: H3 cells do not nest exactly)
     parents = h3grid.latlng_to_cells(reports["lat"].to_numpy(), reports["lon"].to_numpy(), params.resolution)
-    lattice = build_lattice(areas, params.resolution, params.k, parents, settings.study_extent_m)
+    lattice = build_lattice(
+        areas, params.resolution, params.k, parents, settings.study_extent_m, settings.metric_crs or None
+    )
     n = lattice.cells.size
     if n == 0:
         raise StatisticsError("the areas file yields no cells at this resolution")
@@ -349,6 +352,7 @@ def compute(
         lattice.cells,
         weights=weight[in_window],
         bandwidth_m=DEFAULT_BANDWIDTH_M,
+        crs=settings.metric_crs or None,
     )
     return Analysis(
         params=params,

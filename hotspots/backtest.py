@@ -177,7 +177,7 @@ def history(
     weight: FloatArray = reports["weight"].to_numpy(dtype=np.float64) * severity_of
     local = reports["occurred_at"][inside].dt.tz_convert(settings.timezone).dt.tz_localize(None)
     centre_lat, centre_lon = h3grid.cells_to_latlng(lattice.cells)
-    xy = to_metric(centre_lat, centre_lon, crs_for(centre_lat, centre_lon))
+    xy = to_metric(centre_lat, centre_lon, settings.metric_crs or crs_for(centre_lat, centre_lon))
     ring = lattice.weights.copy()
     ring.setdiag(0)
     ring.eliminate_zeros()

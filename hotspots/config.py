@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     study_extent_m: float = Field(
         500.0, ge=0, description="Statistics cover the areas' cells within this distance of any report"
     )
+    metric_crs: str = Field(
+        "",
+        description="CRS for distances (kernels, extents); '' = SWEREF 99 TM in Sweden, else an azimuthal "
+        "equidistant projection centred on the areas",
+    )
     neighbourhood_k: int = Field(1, ge=1, le=10, description="H3 k-ring of the Gi* neighbourhood")
     permutations: int = Field(999, ge=0, description="Conditional randomisation draws for pseudo p-values")
     # Priority score weights (formula in hotspots/priorities/scoring.py); defaults chosen by `hotspots backtest --tune`.

@@ -40,8 +40,8 @@ from sqlalchemy.engine import Engine
 from hotspots import audit, h3grid
 from hotspots.config import Settings, get_settings
 from hotspots.measure_checks import MeasureError, check_dates, check_measure, parse_cells, parse_polygon
+from hotspots.projection import crs_for, to_metric
 from hotspots.schema import measures as measures_table
-from hotspots.stats.kde import to_sweref
 from hotspots.store import bump_version, read_reports, transaction
 from hotspots.words import WDQ_READINGS
 
@@ -99,9 +99,10 @@ class Measure:
         radius = self.radius_m or DEFAULT_RADIUS_M
         spacing = h3.average_hexagon_edge_length(resolution, unit="m") * np.sqrt(3.0)
         disk = h3grid.grid_disk(centre, int(np.ceil(radius / spacing)) + 1)
-        x, y = to_sweref(*h3grid.cells_to_latlng(disk))
-        cx, cy = to_sweref([self.lat], [self.lon])
-        return np.union1d(disk[np.hypot(x - cx[0], y - cy[0]) <= radius], centre)
+        crs = crs_for([self.lat], [self.lon])
+        xy = to_metric(*h3grid.cells_to_latlng(disk), crs)
+        cx, cy = to_metric([self.lat], [self.lon], crs)[0]
+        return np.union1d(disk[np.hypot(xy[:, 0] - cx, xy[:, 1] - cy) <= radius], centre)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -121,12 +122,14 @@ def _cells_at(cells: h3grid.CellArray, resolution: int) -> h3grid.CellArray:
 
 
 def distance_to_cells(cells: h3grid.CellArray, targets: h3grid.CellArray) -> np.ndarray:
-    """Metres from each cell's centre to the nearest target cell's centre (SWEREF 99 TM)."""
+    """Metres from each cell's centre to the nearest target cell's centre (a projection fitting the targets)."""
     unique, inverse = np.unique(cells, return_inverse=True)
     if unique.size == 0:
         return np.zeros(0)
-    tree = cKDTree(np.column_stack(to_sweref(*h3grid.cells_to_latlng(targets))))
-    distance, _ = tree.query(np.column_stack(to_sweref(*h3grid.cells_to_latlng(unique))))
+    target_lat, target_lon = h3grid.cells_to_latlng(targets)
+    crs = crs_for(target_lat, target_lon)
+    tree = cKDTree(to_metric(target_lat, target_lon, crs))
+    distance, _ = tree.query(to_metric(*h3grid.cells_to_latlng(unique), crs))
     return np.asarray(distance)[inverse]
 
 
