@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
+import sqlalchemy as sa
 from scipy.spatial import cKDTree
 from sqlalchemy.engine import Engine
 
@@ -34,7 +35,7 @@ from hotspots import h3grid
 from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
-from hotspots.errors import StatisticsError
+from hotspots.errors import EmptyData, StatisticsError
 from hotspots.projection import crs_for, to_metric
 from hotspots.query import parse_window
 from hotspots.stats.change import WeekOverWeek
@@ -309,6 +310,8 @@ def compute(
         sources=params.sources or None,
         columns=("occurred_at", "category", "cell", "lat", "lon", "weight"),
     )
+    if not areas.partnership_ids and not (reports["occurred_at"] >= start).any():
+        raise EmptyData(_no_reports(engine, end, settings.timezone))  # else the lattice would be empty
     # the cell containing each point (a stored res-12 cell's parent is not: H3 cells do not nest exactly)
     parents = h3grid.latlng_to_cells(reports["lat"].to_numpy(), reports["lon"].to_numpy(), params.resolution)
     lattice = build_lattice(
@@ -373,4 +376,19 @@ def compute(
         change=change,  # type: ignore[arg-type]
         density=density,
         reports_in_window=int(in_window.sum()),
+    )
+
+
+def _no_reports(engine: Engine, end: datetime, tz: str) -> str:
+    """Why a window is empty, in words a user can act on: the window's last day and the data's."""
+    from hotspots.schema import reports
+
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(sa.func.max(reports.c.occurred_at))).scalar_one()
+    window_end = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(tz)).date()
+    if last is None:
+        return f"no reports in the window ending {window_end}: the store holds no reports"
+    return (
+        f"no reports in the window ending {window_end}; the data end on "
+        f"{last.astimezone(ZoneInfo(tz)).date()} (choose an end date within the data)"
     )

@@ -110,7 +110,10 @@ class Settings(BaseSettings):
         500.0, ge=0, description="Reports farther than this outside every area are rejected on import"
     )
     study_extent_m: float = Field(
-        500.0, ge=0, description="Statistics cover the areas' cells within this distance of any report"
+        500.0,
+        gt=0,
+        description="Statistics cover the areas' cells within this distance of any report (> 0: at 0 the "
+        "lattice would shrink to the reported cells and their ring, dropping reports near the edge)",
     )
     metric_crs: str = Field(
         "",
