@@ -32,28 +32,51 @@ class Captured:
     selected: IntArray  # (coverages,) cells in each selection
 
 
-def captured(scores: FloatArray, outcome: FloatArray, coverages: Sequence[float] = COVERAGES) -> Captured:
-    """Score a (cells × origins) ranking against the (cells × origins) outcome at each coverage."""
-    n = scores.shape[0]
-    k_all = np.array([min(n, max(1, round(c * n))) for c in coverages])
-    # rows are origins, so partitions run on contiguous memory; a score a method could not give ranks last
-    by_origin = np.nan_to_num(np.ascontiguousarray(scores.T), nan=-np.inf)
+def selected_cells(n: int, coverages: Sequence[float] = COVERAGES) -> IntArray:
+    """Cells in a selection of each coverage of an n-cell lattice (at least one)."""
+    return np.array([min(n, max(1, round(c * n))) for c in coverages], dtype=np.int64)
+
+
+def best_possible(outcome: FloatArray, selected: IntArray) -> FloatArray:
+    """(origins, coverages): reports in each step's ``selected[j]`` busiest cells (PEI's denominator)."""
+    n = outcome.shape[0]
+    top = int(selected.max())
     happened = np.ascontiguousarray(outcome.T)
-    ordered = np.partition(by_origin, n - k_all, axis=1)  # ordered[:, n - k]: the k-th largest
-    busiest = np.sort(np.partition(happened, n - k_all.max(), axis=1)[:, n - k_all.max() :], axis=1)
-    top_cum = np.cumsum(busiest[:, ::-1], axis=1)
+    busiest = np.sort(np.partition(happened, n - top, axis=1)[:, n - top :], axis=1)[:, ::-1]
+    return np.cumsum(busiest, axis=1)[:, selected - 1]
+
+
+def captured(
+    scores: FloatArray,
+    outcome: FloatArray,
+    coverages: Sequence[float] = COVERAGES,
+    best: FloatArray | None = None,
+) -> Captured:
+    """Score a (cells × origins) ranking against the (cells × origins) outcome at each coverage.
+
+    Only the thresholds need the whole score matrix; the catch is read at the few cells with reports
+    (outcomes are sparse), which keeps this cheap enough to score dozens of candidates per step."""
+    n = scores.shape[0]
+    k_all = selected_cells(n, coverages)
+    by_origin = np.ascontiguousarray(scores.T)  # rows are origins: partitions run on contiguous memory
+    thresholds = np.partition(by_origin, n - k_all, axis=1)[
+        :, n - k_all
+    ]  # (origins, coverages): k-th largest
+    cell, origin = np.nonzero(outcome)
+    reports = outcome[cell, origin]
+    at_reports = scores[cell, origin]
     hits = np.empty((scores.shape[1], k_all.size))
-    best = np.empty_like(hits)
     for j, k in enumerate(k_all.tolist()):
-        threshold = ordered[:, n - k : n - k + 1]
-        above = by_origin > threshold
-        tied = by_origin == threshold
-        slots = k - above.sum(axis=1)
-        caught_above = np.where(above, happened, 0.0).sum(axis=1)
-        caught_tied = np.where(tied, happened, 0.0).sum(axis=1)
-        hits[:, j] = caught_above + slots / tied.sum(axis=1) * caught_tied
-        best[:, j] = top_cum[:, k - 1]
-    return Captured(hits, best, happened.sum(axis=1), k_all)
+        threshold = thresholds[:, j]
+        above = (by_origin > threshold[:, None]).sum(axis=1)
+        tied = (by_origin == threshold[:, None]).sum(axis=1)
+        level = threshold[origin]
+        caught_above = np.bincount(origin, weights=reports * (at_reports > level), minlength=hits.shape[0])
+        caught_tied = np.bincount(origin, weights=reports * (at_reports == level), minlength=hits.shape[0])
+        hits[:, j] = caught_above + (k - above) / tied * caught_tied
+    if best is None:
+        best = best_possible(outcome, k_all)
+    return Captured(hits, best, outcome.sum(axis=0), k_all)
 
 
 @dataclass(frozen=True)
@@ -86,7 +109,8 @@ class Evaluation:
 def evaluate(data: StepCounts, candidates: Sequence[Candidate], origins: IntArray) -> Evaluation:
     """Rank with every candidate at every origin and score each ranking on its step."""
     outcome = data.outcome(origins)
-    parts = [captured(candidate.rank(data, origins), outcome) for candidate in candidates]
+    best = best_possible(outcome, selected_cells(data.cells))
+    parts = [captured(candidate.rank(data, origins), outcome, best=best) for candidate in candidates]
     return Evaluation(
         names=[c.name for c in candidates],
         hits=np.stack([p.hits for p in parts]),
