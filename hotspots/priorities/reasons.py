@@ -11,6 +11,8 @@ from hotspots.words import PLURALS, REASONS, Language
 
 #: Confidence level (%) of each positive Gi_Bin.
 CONFIDENCE = {3: 99, 2: 95, 1: 90}
+#: Emerging patterns that say "more and more": beside a falling count they need their time scale said.
+RISING = ("new_hot", "consecutive_hot", "intensifying_hot")
 
 
 def number(value: float, lang: Language, digits: int = 2) -> str:
@@ -33,13 +35,22 @@ def reasons_for(entry: PriorityEntry, *, days: int, taxonomy: Taxonomy, lang: La
         label = next((t.label(lang) for t in taxonomy.categories if t.id == top), top)
         recent += f" ({entry.counts[top]} {label})"
     reasons = [recent]
+    change = None if entry.previous_reports is None else entry.reports - entry.previous_reports
     if entry.previous_reports is not None:
-        reasons.append(words["previous"].format(days=days, n=entry.previous_reports))
+        text = words["previous"].format(days=days, n=entry.previous_reports)
+        if change:
+            signed = ("+" if change > 0 else "") + number(change, lang, 0)
+            text += f" ({words['change'].format(change=signed, days=days)})"
+        reasons.append(text)
     if entry.gi_bin > 0:
         reasons.append(words["hotspot"].format(conf=CONFIDENCE[entry.gi_bin]))
     if entry.emerging.endswith("_hot"):
         text = entry.emerging_label
-        if entry.hot_weeks:
+        if entry.emerging in RISING and change is not None and change < 0:
+            # a rising pattern beside a falling count: say the pattern's time scale, not a contradiction
+            weeks = max(entry.hot_weeks, 1)
+            text = words["rising_over"].format(pattern=text, weeks=weeks, days=days)
+        elif entry.hot_weeks:
             text += f" {entry.hot_weeks} {plural('week', entry.hot_weeks)}"
         reasons.append(text)
     for m in entry.measures:
