@@ -103,7 +103,7 @@ REASONS = _table(
     {
         "recent": ("{n} {reports} senaste {days} dagarna", "{n} {reports} in the last {days} days"),
         "previous": ("föregående {days} dagar: {n}", "previous {days} days: {n}"),
-        "change": ("{change} mot föregående {days} dagar", "{change} on the previous {days} days"),
+        "change": ("nu {change}", "now {change}"),
         "rising_over": (
             "{pattern} räknat över {weeks} veckor, trots färre rapporter de senaste {days} dagarna",
             "{pattern} counted over {weeks} weeks, despite fewer reports in the last {days} days",

@@ -9,6 +9,7 @@ import json
 import re
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -86,6 +87,12 @@ def test_obvious_order_on_hand_made_data(hand_made: tuple[Settings, Engine], are
     assert [e.area for e in plist] == ["Vivalla", "Brickebacken", "Baronbackarna"]
 
 
+def _change_sv(entry: Any) -> str:
+    """The change against the previous window as the Swedish reasons write it (none when equal)."""
+    change = entry.reports - (entry.previous_reports or 0)
+    return f" (nu {'+' if change > 0 else ''}{str(change).replace('-', '−')})" if change else ""
+
+
 def test_reasons_state_the_entrys_numbers(hand_made: tuple[Settings, Engine], areas: Areas) -> None:
     plist = ranked(hand_made, areas)
     top = plist.entries[0]
@@ -96,7 +103,7 @@ def test_reasons_state_the_entrys_numbers(hand_made: tuple[Settings, Engine], ar
     assert [entry.hot_weeks for entry in plist] == [1, 0, 1]
     assert top.reasons == [
         "12 rapporter senaste 28 dagarna (12 observerad försäljning)",
-        "föregående 28 dagar: 3",
+        "föregående 28 dagar: 3 (nu +9)",
         "signifikant hotspot 99 %",
         "sporadisk hotspot 1 vecka",
     ]
@@ -106,14 +113,14 @@ def test_reasons_state_the_entrys_numbers(hand_made: tuple[Settings, Engine], ar
         [(category, count)] = entry.counts.items()  # one category per hand-made place
         assert entry.reasons[:3] == [
             f"{entry.reports} rapporter senaste 28 dagarna ({count} {swedish[category]})",
-            f"föregående 28 dagar: {entry.previous_reports}",
+            f"föregående 28 dagar: {entry.previous_reports}{_change_sv(entry)}",
             f"signifikant hotspot {confidence} %",
         ]
         pattern = [f"{entry.emerging_label} {entry.hot_weeks} vecka"] if entry.hot_weeks else []
         assert entry.reasons[3:] == pattern
     english = ranked(hand_made, areas, lang="en").entries[0]
     assert english.reason == (
-        "12 reports in the last 28 days (12 observed dealing); previous 28 days: 3; "
+        "12 reports in the last 28 days (12 observed dealing); previous 28 days: 3 (now +9); "
         "significant hot spot 99 %; sporadic hot spot 1 week"
     )
 
@@ -129,7 +136,7 @@ def test_reason_numbers_match_counts_on_the_demo(demo_store: DemoStore) -> None:
         total, part, label = pattern.match(entry.reasons[0]).groups()  # type: ignore[union-attr]
         assert int(total) == entry.reports == sum(entry.counts.values())
         assert int(part) == entry.counts[labels[label]] == max(entry.counts.values())
-        assert f"föregående 28 dagar: {entry.previous_reports}" in entry.reasons
+        assert f"föregående 28 dagar: {entry.previous_reports}{_change_sv(entry)}" in entry.reasons
 
 
 def test_area_filter_and_measures_in_the_entry(hand_made: tuple[Settings, Engine], areas: Areas) -> None:

@@ -28,7 +28,7 @@ def test_falling_count_beside_intensifying_is_explained(taxonomy: Taxonomy) -> N
                           taxonomy=taxonomy, lang="sv")  # fmt: skip
     text = "; ".join(reasons)
     assert "268 rapporter senaste 28 dagarna" in text
-    assert "föregående 28 dagar: 300 (−32 mot föregående 28 dagar)" in text
+    assert "föregående 28 dagar: 300 (nu −32)" in text
     assert (
         "intensifierande hotspot räknat över 52 veckor, trots färre rapporter de senaste 28 dagarna" in text
     )
@@ -37,6 +37,6 @@ def test_falling_count_beside_intensifying_is_explained(taxonomy: Taxonomy) -> N
 def test_rising_count_keeps_the_plain_pattern(taxonomy: Taxonomy) -> None:
     reasons = reasons_for(_entry(320, 300, "intensifying_hot", "intensifying hot spot"), days=28,
                           taxonomy=taxonomy, lang="en")  # fmt: skip
-    assert "previous 28 days: 300 (+20 on the previous 28 days)" in reasons
+    assert "previous 28 days: 300 (now +20)" in reasons
     assert "intensifying hot spot 52 weeks" in reasons
     assert not any("despite" in r for r in reasons)

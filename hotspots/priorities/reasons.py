@@ -40,7 +40,7 @@ def reasons_for(entry: PriorityEntry, *, days: int, taxonomy: Taxonomy, lang: La
         text = words["previous"].format(days=days, n=entry.previous_reports)
         if change:
             signed = ("+" if change > 0 else "") + number(change, lang, 0)
-            text += f" ({words['change'].format(change=signed, days=days)})"
+            text += f" ({words['change'].format(change=signed)})"
         reasons.append(text)
     if entry.gi_bin > 0:
         reasons.append(words["hotspot"].format(conf=CONFIDENCE[entry.gi_bin]))
