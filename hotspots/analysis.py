@@ -244,7 +244,7 @@ class Analysis:
             "resolution": self.params.resolution,
             "k": self.params.k,
             "permutations": self.params.permutations,
-            "inference": self.gi.inference,  # how Gi_Bin was judged: norm | poisson (| sim)
+            "inference": self.gi.inference,  # how Gi_Bin was judged: norm | poisson | negbin (| sim)
             "dataset_version": self.dataset_version,
             "reports": int(frame["count"].sum()),
             "hot_cells": {

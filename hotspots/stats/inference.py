@@ -35,6 +35,9 @@ PERMUTATIONS = 999
 CONFIDENCE_LEVELS: tuple[tuple[int, float], ...] = ((3, 0.01), (2, 0.05), (1, 0.10))
 """(bin, significance level) as in ArcGIS's Gi_Bin: ±3 at 99 %, ±2 at 95 %, ±1 at 90 % confidence."""
 
+DISPERSION_QUANTILE = 0.99
+"""The count model's dispersion is estimated on the cells up to this quantile of the counts."""
+
 SPARSE_EXPECTED = 5.0
 """Expected reports per neighbourhood below which counts are "sparse" (the usual rule for when a Poisson
 count is far from normal)."""
@@ -190,17 +193,21 @@ def count_tail_two_sided(
     and which count model that was: "poisson", or "negbin" when y is overdispersed.
 
     Crime counts are clustered beyond what one mean explains (variance > mean); a Poisson null then calls
-    every busy block a hot spot. The negative binomial with y's own mean and variance (method of moments,
-    per cell NB(r, p), a sum of k cells NB(k r, p)) keeps that spread in the null.
+    every busy block a hot spot. The negative binomial (per cell NB(r, p) with y's mean, a sum of k cells
+    NB(k r, p)) keeps that spread in the null. Its dispersion r is estimated by moments on the bulk of
+    the cells (the busiest ``1 - DISPERSION_QUANTILE`` left out), so a few real hot spots do not widen the
+    null enough to hide themselves.
     """
     from scipy import stats
 
     s = np.asarray(observed, dtype=np.float64)
     k = np.asarray(cells, dtype=np.float64)
-    mean, variance = float(y.mean()), float(y.var(ddof=1)) if y.size > 1 else 0.0
-    if variance <= mean * (1.0 + 1e-9):
+    mean = float(y.mean())
+    bulk = y[y <= np.quantile(y, DISPERSION_QUANTILE)] if y.size > 1 else y
+    bulk_mean, bulk_variance = float(bulk.mean()), float(bulk.var(ddof=1)) if bulk.size > 1 else 0.0
+    if bulk_variance <= bulk_mean * (1.0 + 1e-9):
         return poisson_two_sided(s, k * mean), "poisson"
-    r = mean * mean / (variance - mean)
+    r = bulk_mean * bulk_mean / (bulk_variance - bulk_mean)
     p = r / (r + mean)
     upper = stats.nbinom.sf(s - 1.0, k * r, p)
     lower = stats.nbinom.cdf(s, k * r, p)
