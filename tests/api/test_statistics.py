@@ -96,8 +96,9 @@ def test_etag_answers_304_until_a_write(api: Api) -> None:
     assert after.json()["reports"] == CLUSTER + SPARSE + 1
 
 
-def reference_bins(cells: list[str], counts: np.ndarray, k: int) -> np.ndarray:
-    """ArcGIS's FDR-corrected Gi_Bin from peers: h3's k-rings, esda's Gi*, scipy's Benjamini-Hochberg."""
+def reference_bins(cells: list[str], counts: np.ndarray, k: int, inference: str = "norm") -> np.ndarray:
+    """ArcGIS's FDR-corrected Gi_Bin from peers: h3's k-rings, esda's Gi*, scipy's Benjamini-Hochberg; with
+    a sparse window's exact count tail (issue 13), p from scipy's Poisson / negative binomial instead."""
     index = {cell: i for i, cell in enumerate(cells)}
     neighbours = {
         i: [index[c] for c in h3.grid_disk(cell, k) if c in index and c != cell] for cell, i in index.items()
@@ -111,7 +112,20 @@ def reference_bins(cells: list[str], counts: np.ndarray, k: int) -> np.ndarray:
             star=True,
             permutations=0,
         )
-    q = stats.false_discovery_control(2 * stats.norm.sf(np.abs(gi.Zs)), method="bh")
+    p = 2 * stats.norm.sf(np.abs(gi.Zs))
+    if inference in ("poisson", "negbin"):
+        sums = np.array([counts[i] + counts[neighbours[i]].sum() for i in range(len(cells))])
+        size = np.array([1 + len(neighbours[i]) for i in range(len(cells))])
+        mean = counts.mean()
+        if inference == "poisson":
+            upper, lower = stats.poisson.sf(sums - 1, size * mean), stats.poisson.cdf(sums, size * mean)
+        else:  # dispersion from the bulk of the cells (the top 1 % left out), as documented
+            bulk = counts[counts <= np.quantile(counts, 0.99)]
+            r = bulk.mean() ** 2 / (bulk.var(ddof=1) - bulk.mean())
+            upper = stats.nbinom.sf(sums - 1, size * r, r / (r + mean))
+            lower = stats.nbinom.cdf(sums, size * r, r / (r + mean))
+        p = np.minimum(1, 2 * np.minimum(upper, lower))
+    q = stats.false_discovery_control(p, method="bh")
     level = np.select([q <= 0.01, q <= 0.05, q <= 0.10], [3, 2, 1], 0)
     return np.sign(gi.Zs).astype(int) * level
 
@@ -129,9 +143,12 @@ def test_summary_matches_an_independent_computation(api: Api) -> None:
         ]
     ).value_counts()
     counts = planted.reindex(cells, fill_value=0).astype(float)
-    bins = pd.Series(reference_bins(cells, counts.to_numpy(), api.settings.neighbourhood_k), index=cells)
-
     got = api.client.get("/statistics/summary", headers=api.auth("est"), params=Q).json()
+    assert got["inference"] == "poisson"  # a planted cluster and sparse reports: the exact count tail
+    bins = pd.Series(
+        reference_bins(cells, counts.to_numpy(), api.settings.neighbourhood_k, got["inference"]), index=cells
+    )
+
     assert got["reports"] == len(seed) == CLUSTER + SPARSE
     assert got["hot_cells"] == {str(p): int((bins == b).sum()) for p, b in ((99, 3), (95, 2), (90, 1))}
     assert got["hot_cells"]["99"] == 7  # the planted cell and its six neighbours (each k-ring holds it)
