@@ -122,7 +122,8 @@ class Settings(BaseSettings):
     )
     neighbourhood_k: int = Field(1, ge=1, le=10, description="H3 k-ring of the Gi* neighbourhood")
     permutations: int = Field(999, ge=0, description="Conditional randomisation draws for pseudo p-values")
-    # Priority score weights (formula in hotspots/priorities/scoring.py); defaults chosen by `hotspots backtest --tune`.
+    # Priority score weights (formula in hotspots/priorities/scoring.py); chosen on the demo data. The list
+    # ranks by this score until `hotspots backtest --select` chooses a ranking by evidence (hotspots.ranking).
     score_weight_neighbours: float = Field(
         4.0, ge=0, description="Priority score: weight of the neighbouring cells' mean intensity"
     )

@@ -13,11 +13,10 @@ Score (per cell, then summed over a place's cells)::
 ``sev_i`` the mean category severity (data/taxonomy.toml) of the cell's reports in the window, ``N(i)`` the
 Gi* neighbourhood (k-ring). The score is in "recent observed-dealing report equivalents": a place with
 score 10 has about as much recent weighted activity as ten fresh observed-dealing reports, with bonuses.
-The weights ``w_n, w_g, w_e, w_r`` are settings (``HOTSPOTS_SCORE_WEIGHT_*``); their defaults are the
-ones ``hotspots backtest --tune`` picks on the demo data (see :mod:`hotspots.backtest`): w_n = 4 and
-w_g = w_e = w_r = 0. There the significance, emerging and recency bonuses changed the mean PEI by less
-than 0.001, so by default they do not reorder the list; they still appear in every entry's reasons, and
-a partnership can raise them (and re-run the backtest on its own data to see what that costs).
+The weights ``w_n, w_g, w_e, w_r`` are settings (``HOTSPOTS_SCORE_WEIGHT_*``); their defaults were
+tuned on the demo data: w_n = 4 and w_g = w_e = w_r = 0 (the bonuses changed the mean PEI there by less
+than 0.001). This score ranks the list until a ranking is chosen by evidence on the deployment's own data
+(``hotspots backtest --select``, :mod:`hotspots.ranking`); it is the candidate ``weighted_score`` there.
 """
 
 from __future__ import annotations
