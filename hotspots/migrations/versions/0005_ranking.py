@@ -1,7 +1,7 @@
 """ranking_choices: the ranking chosen by backtesting, its evidence and date
 
 Revision ID: 0005_ranking
-Revises: 0003_measures
+Revises: 0004_security
 Create Date: 2026-11-30 21:30:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import hotspots.schema
 
 revision = "0005_ranking"
-down_revision = "0003_measures"
+down_revision = "0004_security"
 branch_labels = None
 depends_on = None
 
