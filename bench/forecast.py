@@ -188,9 +188,13 @@ def main() -> None:
         started = time.perf_counter()
         rows = points.assign(source="police", source_id=np.arange(len(points)).astype(str))
         rows["occurred_at"] = rows["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        stored = ingest.import_frame(engine, rows, settings=settings, areas=read_areas(settings.areas_file))
+        stored = ingest.import_frame(
+            engine, rows, settings=settings, areas=read_areas(settings.areas_file), skip_invalid=True
+        )
         imported = time.perf_counter() - started
         print(f"imported {stored.rows_added:,} of {len(rows):,} rows in {imported:.1f} s")
+        for error in stored.errors[:3]:  # what the importer refused, as a user would see it
+            print(f"  rejected: {error}")
     results = {
         "week": run(points, settings, "week", args.weeks, args.via_store),
         "month": run(points, settings, "month", args.months, args.via_store),

@@ -19,7 +19,7 @@ HORIZONS: dict[str, tuple[int, ...]] = {"week": (1, 4, 13, 52), "month": (1, 3, 
 RING_HORIZONS: dict[str, tuple[int, ...]] = {"week": (4, 52), "month": (3, 24)}
 DENSITY_BANDWIDTH_M = 400.0
 FIT_ORIGINS: dict[str, int] = {"week": 13, "month": 12}
-REFIT_EVERY = 4
+REFIT_EVERY: dict[str, int] = {"week": 13, "month": 3}
 #: Share of the rows without an outcome report that the fit samples (seeded, weighted up).
 ZERO_SAMPLE = 0.2
 RIDGE = 1e-3
@@ -99,7 +99,8 @@ def _compressed(
 def glm() -> Candidate:
     def rank(data: StepCounts, origins: IntArray) -> FloatArray:
         back = FIT_ORIGINS[data.step]
-        first = max(1, int(origins.min()) - int(origins.min()) % REFIT_EVERY - back)
+        every_k = REFIT_EVERY[data.step]
+        first = max(1, int(origins.min()) - int(origins.min()) % every_k - back)
         every = np.arange(first, int(origins.max()) + 1)
         design = features(data, every)  # (p, cells, origins)
         outcome = data.outcome(every)
@@ -107,9 +108,9 @@ def glm() -> Candidate:
         beta = np.zeros(design.shape[0])
         fitted_at = -1
         for j, t in enumerate(origins.tolist()):
-            # refitted at every REFIT_EVERY-th step on the origins before it (to convergence; the ridge
+            # refitted every REFIT_EVERY steps on the origins before it (to convergence; the ridge
             # likelihood is strictly concave), so step t's forecast depends on t alone
-            block = t - t % REFIT_EVERY
+            block = t - t % every_k
             lo, hi = max(0, block - back - first), block - first
             if hi - lo < 1:  # nothing to learn from yet: rank by the most recent counts
                 scores[:, j] = design[1, :, t - first]
