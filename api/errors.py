@@ -28,6 +28,7 @@ from hotspots.errors import (
     UnknownArea,
 )
 from hotspots.query import InvalidQuery
+from hotspots.visits import VisitError
 
 log = logging.getLogger("hotspots.api")
 
@@ -151,6 +152,9 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(422, "import_rejected", str(exc), details)
     if isinstance(exc, UnknownArea | NotFound):
         return error_response(404, "not_found", str(exc))
+    if isinstance(exc, VisitError):
+        details = [ErrorDetail(field=exc.field, reason=str(exc))]
+        return error_response(exc.status, _CODES.get(exc.status, "error"), str(exc), details)
     if isinstance(exc, EmptyData | StatisticsError):
         return error_response(422, "statistics_unavailable", str(exc))
     if isinstance(exc, ConfigError):

@@ -1,4 +1,4 @@
-"""Retention: delete reports older than the configured period, in one audited transaction.
+"""Retention: delete reports and field visits older than the configured period, in one audited transaction.
 
 Report-level data may be kept only as long as it is needed (DESIGN "Access and privacy"). A purge deletes
 every report that occurred before the cutoff, bumps the dataset version (so cached statistics are
@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hotspots import audit
+from hotspots import audit, visits
 from hotspots.errors import HotspotsError
 from hotspots.schema import reports
 from hotspots.store import bump_version, dataset_version, transaction
@@ -82,12 +82,13 @@ def purge(
     with transaction(engine) as conn:
         deleted = max(conn.execute(sa.delete(reports).where(reports.c.occurred_at < cutoff)).rowcount, 0)
         version = bump_version(conn) if deleted else dataset_version(conn)
+        visits_deleted = visits.purge_before(conn, cutoff)
         audit.record(
             conn,
             actor=actor,
             action=PURGE_ACTION,
             resource="reports",
-            detail={"older_than": str(period), "cutoff": cutoff.isoformat()},
+            detail={"older_than": str(period), "cutoff": cutoff.isoformat(), "visits": visits_deleted},
             rows=deleted,
         )
     return PurgeResult(cutoff=cutoff, deleted=deleted, dataset_version=version)

@@ -211,3 +211,28 @@ ranking_choices = sa.Table(
     sa.Column("dataset_version", sa.BigInteger(), nullable=False),
     sa.Column("evidence", sa.Text(), nullable=False),  # JSON: merit per candidate, steps, lookback
 )
+
+# Field visits (besök) to priority places: who went where, for how long and what they saw. Report-level data
+# (audited, purged with the reports, never exported). ``idempotency_key`` makes a phone's retry harmless;
+# ``request_hash`` tells a retry (same request) from a key reused for another request.
+visits = sa.Table(
+    "visits",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("place_key", sa.String(32), nullable=False, index=True),  # the place's centre cell (hex)
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("cells", sa.Text(), nullable=False),  # space-separated H3 cell ids (hex) of the place
+    sa.Column("lat", sa.Float(), nullable=False),  # the place's centroid
+    sa.Column("lon", sa.Float(), nullable=False),
+    sa.Column("area_id", sa.String(64), nullable=True),
+    sa.Column("user_name", sa.String(128), nullable=False),
+    sa.Column("organisation", sa.String(64), nullable=False),  # a source id of the taxonomy
+    sa.Column("started_at", UtcTimestamp(), nullable=False, index=True),
+    sa.Column("ended_at", UtcTimestamp(), nullable=False),
+    sa.Column("minutes", sa.Integer(), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("note", sa.Text(), nullable=True),  # shown to est and analysts only
+    sa.Column("created_at", UtcTimestamp(), nullable=False),
+)

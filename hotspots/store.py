@@ -114,6 +114,7 @@ class LazyStore:
 
 DATASET_VERSION = "dataset_version"
 ACCOUNTS_VERSION = "accounts_version"
+VISITS_VERSION = "visits_version"
 
 
 class Versions(NamedTuple):
@@ -121,10 +122,14 @@ class Versions(NamedTuple):
 
     dataset: int  # reports, imports, measures: derived results (statistics, lists, tiles)
     accounts: int  # users and keys: cached credentials
+    visits: int = 0  # field visits: the dose on priority lists (a visit must not recompute the analysis)
 
 
 #: Literal keys, no parameters: the same text runs on sqlite3 and psycopg, which spell placeholders apart.
-_READ_VERSIONS = f"SELECT key, value FROM store_meta WHERE key IN ('{DATASET_VERSION}', '{ACCOUNTS_VERSION}')"
+_READ_VERSIONS = (
+    "SELECT key, value FROM store_meta "
+    f"WHERE key IN ('{DATASET_VERSION}', '{ACCOUNTS_VERSION}', '{VISITS_VERSION}')"
+)
 
 
 class VersionReader:
@@ -157,7 +162,9 @@ class VersionReader:
                     raise sa.exc.DBAPIError.instance(_READ_VERSIONS, None, exc, dbapi_error) from exc
                 continue
             values = {str(key): int(value) for key, value in rows}
-            return Versions(values.get(DATASET_VERSION, 0), values.get(ACCOUNTS_VERSION, 0))
+            return Versions(
+                values.get(DATASET_VERSION, 0), values.get(ACCOUNTS_VERSION, 0), values.get(VISITS_VERSION, 0)
+            )
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _connection(self) -> Any:

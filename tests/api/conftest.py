@@ -31,6 +31,8 @@ SPARSE = 3
 #: The limited field user sees only this area.
 FIELD_AREA = "vivalla"
 PASSWORD = "ett långt lösenord"
+#: Free text of a test visit: only est and analysts may ever read it.
+VISIT_NOTE = "såg två personer vid busshållplatsen"
 
 
 def api_settings(database_url: str) -> Settings:
@@ -74,6 +76,29 @@ def report_json(api: Api, source_id: str, area_id: str = FIELD_AREA, **changes: 
         "lon": lon,
         "note": "anteckning som inte får loggas",
     } | changes
+
+
+def visit_json(api: Api, area_id: str = FIELD_AREA, **changes: Any) -> dict[str, Any]:
+    """A valid POST /field/visits body at the seeded cell of ``area_id``: 15 minutes ending now."""
+    lat, lon = api.point(area_id)
+    return {
+        "place": {"label": "Testplatsen", "cells": [api.cell(area_id)], "lat": lat, "lon": lon},
+        "outcome": "dealing_observed",
+        "minutes": 15,
+        "note": VISIT_NOTE,
+    } | changes
+
+
+def observation_json(api: Api, area_id: str = FIELD_AREA, **changes: Any) -> dict[str, Any]:
+    """A valid POST /field/observations body inside ``area_id``."""
+    lat, lon = api.point(area_id)
+    body = {
+        "category": "observed_dealing",
+        "lat": lat,
+        "lon": lon,
+        "occurred_at": "2026-11-14T21:00:00+01:00",
+    }
+    return body | changes
 
 
 def seed_rows(areas: Areas) -> pd.DataFrame:

@@ -4,6 +4,7 @@ the login rate limit, security headers and area-limited field users."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from api.security import SESSION_COOKIE
 from hotspots import accounts, audit
 from hotspots.accounts import Role
 from hotspots.schema import api_keys, reports
-from tests.api.conftest import END, FIELD_AREA, PASSWORD, Api, report_json
+from tests.api.conftest import END, FIELD_AREA, PASSWORD, Api, observation_json, report_json, visit_json
 
 ALL = frozenset(r.value for r in Role)
 STATS = frozenset({"admin", "analyst", "est"})
@@ -140,9 +141,26 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
     ),
     ("GET", "/map"): (STATS, lambda a: {"url": "/map", "params": Q}),
     ("GET", "/static/{asset:path}"): (PUBLIC, lambda a: {"url": "/static/hotspots-map.css"}),
+    ("POST", "/field/visits"): (
+        PRIORITY,
+        lambda a: {"url": "/field/visits", "json": visit_json(a), "headers": {"Idempotency-Key": _key()}},
+    ),
+    ("GET", "/field/visits"): (PRIORITY, lambda a: {"url": "/field/visits", "params": {"week": "2026-W46"}}),
+    ("POST", "/field/observations"): (
+        PRIORITY,
+        lambda a: {
+            "url": "/field/observations",
+            "json": observation_json(a),
+            "headers": {"Idempotency-Key": _key()},
+        },
+    ),
 }
 #: What a public route answers an anonymous caller: 200, but the login form's and logout's redirects.
 PUBLIC_STATUS = {("POST", "/login"): 303, ("POST", "/logout"): 303}
+
+
+def _key() -> str:
+    return str(uuid.uuid4())
 
 
 def _api_routes(api: Api) -> list[Any]:
@@ -175,16 +193,16 @@ def test_role_route_matrix(sqlite_api: Api, key: tuple[str, str]) -> None:
     allowed, build = EXPECTED[key]
     method = key[0]
     client = sqlite_api.client
-    anonymous = client.request(method, follow_redirects=False, **build(sqlite_api))
+    anonymous = client.request(method, follow_redirects=False, **build(sqlite_api))  # headers: its own only
     if allowed is PUBLIC:
         assert anonymous.status_code == PUBLIC_STATUS.get(key, 200), anonymous.text
         return
     assert anonymous.status_code == 401, anonymous.text
     assert anonymous.json()["error"]["code"] == "unauthorized"
     for role in sorted(ALL):
-        response = client.request(
-            method, headers=sqlite_api.auth(role), follow_redirects=False, **build(sqlite_api)
-        )
+        request = build(sqlite_api)
+        headers = sqlite_api.auth(role) | request.pop("headers", {})
+        response = client.request(method, headers=headers, follow_redirects=False, **request)
         expected = "2xx" if role in allowed else 403
         got = "2xx" if 200 <= response.status_code < 300 else response.status_code
         assert got == expected, f"{role} {method} {key[1]}: {response.status_code} {response.text[:300]}"

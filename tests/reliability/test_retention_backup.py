@@ -81,7 +81,7 @@ def test_purge_deletes_exactly_the_old_reports_bumps_the_version_and_audits(
     assert result.dataset_version == dataset_version(engine) == version + 1
     (entry,) = audit.query(engine, action=retention.PURGE_ACTION)
     assert (entry.actor, entry.rows) == ("maria", result.deleted)
-    assert entry.detail == {"older_than": "36m", "cutoff": CUTOFF_36M.isoformat()}
+    assert entry.detail == {"older_than": "36m", "cutoff": CUTOFF_36M.isoformat(), "visits": 0}
 
     again = retention.purge(engine, older_than="36m", actor="maria", now=NOW)
     assert again.deleted == 0 and again.dataset_version == version + 1  # nothing changed, no new version
