@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from hotspots import audit, h3grid
 from hotspots.config import Settings, get_settings
+from hotspots.dosage import dose_between
 from hotspots.measure_checks import MeasureError, check_dates, check_measure, parse_cells, parse_polygon
 from hotspots.projection import crs_for, to_metric
 from hotspots.schema import measures as measures_table
@@ -343,7 +344,8 @@ def follow_up(
     control_areas: list[str] | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
-    """Reports before vs after the measure's start in target, buffer and control, with the WDQ.
+    """Reports before vs after the measure's start in target, buffer and control, with the WDQ, and the
+    field visits (count and minutes) in the target in each period: the dose the measure actually got.
 
     The periods are equally long: ``days`` if given, else from the start to the measure's end (or to
     ``today`` while it runs), at most as long as the data before it allows. The control is every report
@@ -386,6 +388,11 @@ def follow_up(
         return int((mask & ~is_after).sum()), int((mask & is_after).sum())
 
     counts = {"target": split(in_target), "buffer": split(in_buffer), "control": split(in_control)}
+    target_hex = [f"{c:x}" for c in target.tolist()]
+    dose = {  # the field visits in the target: the intervention as it was carried out
+        period: dose_between(engine, target_hex, instant(first), instant(last))._asdict()
+        for period, (first, last) in (("before", before), ("after", after))
+    }
     return {
         "measure": measure.to_dict(),
         "days": length,
@@ -395,5 +402,6 @@ def follow_up(
         "buffer_m": ring_m,
         "target_cells": int(target.size),
         "counts": {zone: {"before": b, "after": a} for zone, (b, a) in counts.items()},
+        "visits": dose,
         **wdq_from_counts(**counts),
     }

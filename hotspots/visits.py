@@ -12,10 +12,6 @@ version, so a visit does not make anyone's statistics recompute.
 
 Visits are report-level data: audited, purged with the reports (:mod:`hotspots.retention`), never in
 planner exports; their free text is for est and analysts only (the API enforces that).
-
->>> dose = Dose.of(visits=[2, 0], minutes=[25, 0])
->>> dose[0].visits, dose[1].minutes
-(2, 0)
 """
 
 from __future__ import annotations
@@ -27,12 +23,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import h3
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -51,8 +46,6 @@ MAX_MINUTES = 12 * 60
 MAX_NOTE_CHARS = 500
 MAX_PLACE_CELLS = 500
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
-#: The dose windows of a priority entry, in days before the list's end.
-DOSE_DAYS = (7, 28)
 
 
 class Outcome(StrEnum):
@@ -355,78 +348,3 @@ def purge_before(conn: Connection, cutoff: datetime) -> int:
     if deleted:
         bump_version(conn, VISITS_VERSION)
     return deleted
-
-
-# ----------------------------------------------------------------------------------------------- dose
-
-
-class Dose(NamedTuple):
-    """Visits to a place and their minutes in one window."""
-
-    visits: int
-    minutes: int
-
-    @classmethod
-    def of(cls, *, visits: Sequence[int], minutes: Sequence[int]) -> list[Dose]:
-        return [cls(int(v), int(m)) for v, m in zip(visits, minutes, strict=True)]
-
-
-def _visit_frame(engine: Engine, start: datetime, end: datetime) -> pd.DataFrame:
-    stmt = sa.select(
-        visits.c.id, visits.c.cells, visits.c.lat, visits.c.lon, visits.c.started_at, visits.c.minutes,
-        visits.c.outcome,
-    ).where(visits.c.started_at >= start, visits.c.started_at < end)  # fmt: skip
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    return pd.DataFrame(rows, columns=["id", "cells", "lat", "lon", "started_at", "minutes", "outcome"])
-
-
-def match_places(frame: pd.DataFrame, places: Sequence[Sequence[str]]) -> pd.DataFrame:
-    """(visit row, place index) pairs: a visit belongs to every place one of its cells or its centroid
-    falls in, compared at each place's resolution (lists of other resolutions still find their visits)."""
-    pairs = [pd.DataFrame({"row": np.empty(0, np.int64), "place": np.empty(0, np.int64)})]
-    if frame.empty:
-        return pairs[0]
-    cell_lists = [text.split() for text in frame["cells"].tolist()]
-    lengths = np.array([len(cells) for cells in cell_lists])
-    cells = h3grid.as_cells([int(c, 16) for c in np.concatenate(cell_lists).tolist()])
-    rows = np.repeat(np.arange(len(frame)), lengths)
-    place_cells = [h3grid.as_cells([int(c, 16) for c in p]) for p in places]
-    owner = np.repeat(np.arange(len(places)), [c.size for c in place_cells])
-    if not owner.size:
-        return pairs[0]
-    flat = np.concatenate(place_cells)
-    for resolution in np.unique(h3grid.cells_resolution(flat)).tolist():
-        at = h3grid.cells_resolution(flat) == resolution
-        index = pd.Index(flat[at])
-        finer = h3grid.cells_resolution(cells) >= resolution
-        centre = h3grid.latlng_to_cells(frame["lat"].to_numpy(), frame["lon"].to_numpy(), resolution)
-        probe = np.concatenate([h3grid.cell_to_parent(cells[finer], resolution), centre])
-        probe_rows = np.concatenate([rows[finer], np.arange(len(frame))])
-        hit = index.get_indexer(probe)
-        found = hit >= 0
-        pairs.append(pd.DataFrame({"row": probe_rows[found], "place": owner[at][hit[found]]}))
-    return pd.concat(pairs).drop_duplicates()
-
-
-def dosage(
-    engine: Engine, places: Sequence[Sequence[str]], *, end: datetime, days: Sequence[int] = DOSE_DAYS
-) -> list[dict[str, dict[str, int]]]:
-    """Per place (its cells): visits and minutes in each of the last ``days`` before ``end``.
-
-    ``{"7d": {"visits": 2, "minutes": 25}, "28d": {...}}`` per place, in the places' order.
-    """
-    frame = _visit_frame(engine, end - timedelta(days=max(days)), end)
-    pairs = match_places(frame, places)
-    started = pd.to_datetime(frame["started_at"], utc=True).to_numpy()[pairs["row"].to_numpy()]
-    minutes = frame["minutes"].to_numpy(dtype=np.int64)[pairs["row"].to_numpy()]
-    place = pairs["place"].to_numpy()
-    out: list[dict[str, dict[str, int]]] = [{} for _ in places]
-    for span in days:
-        since = np.datetime64(pd.Timestamp(end - timedelta(days=span)).tz_convert(None))
-        inside = started >= since if started.size else np.zeros(0, dtype=bool)
-        count = np.bincount(place[inside], minlength=len(places))
-        total = np.bincount(place[inside], weights=minutes[inside], minlength=len(places))
-        for i, dose in enumerate(Dose.of(visits=count.tolist(), minutes=total.tolist())):
-            out[i][f"{span}d"] = dose._asdict()
-    return out
