@@ -88,7 +88,7 @@ def matched_visits(
     return pd.DataFrame(
         {
             "place": pairs["place"].to_numpy(),
-            "started_at": pd.to_datetime(frame["started_at"], utc=True).to_numpy()[rows],
+            "started_at": pd.to_datetime(frame["started_at"], utc=True).to_numpy(dtype="datetime64[us]")[rows],
             "minutes": frame["minutes"].to_numpy(dtype=np.int64)[rows],
             "outcome": frame["outcome"].to_numpy(dtype=object)[rows],
         }
@@ -108,7 +108,8 @@ def dosage(
     started = matched["started_at"].to_numpy()
     out: list[dict[str, dict[str, int]]] = [{} for _ in places]
     for span in days:
-        inside = started >= np.datetime64(pd.Timestamp(end - timedelta(days=span)).tz_convert(None))
+        since = pd.Timestamp(end - timedelta(days=span)).tz_convert(None).to_datetime64()
+        inside = started >= since
         count = np.bincount(place[inside], minlength=len(places))
         total = np.bincount(place[inside], weights=minutes[inside], minlength=len(places))
         for i, dose in enumerate(Dose.of(visits=count.tolist(), minutes=total.tolist())):

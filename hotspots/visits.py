@@ -58,24 +58,6 @@ class Outcome(StrEnum):
     OTHER = "other"
 
 
-OUTCOME_LABELS: dict[str, dict[Outcome, str]] = {
-    "sv": {
-        Outcome.NOTHING_OBSERVED: "inget observerat",
-        Outcome.DEALING_OBSERVED: "langning observerad",
-        Outcome.DISPERSED: "personer skingrades",
-        Outcome.CONTACT_MADE: "kontakt tagen",
-        Outcome.OTHER: "annat",
-    },
-    "en": {
-        Outcome.NOTHING_OBSERVED: "nothing observed",
-        Outcome.DEALING_OBSERVED: "dealing observed",
-        Outcome.DISPERSED: "people dispersed",
-        Outcome.CONTACT_MADE: "contact made",
-        Outcome.OTHER: "other",
-    },
-}
-
-
 class VisitError(HotspotsError):
     """A visit or observation that cannot be stored as given (bad place, times, area or key)."""
 

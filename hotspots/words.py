@@ -138,6 +138,69 @@ PRIORITY_LIST = _table(
         "empty": ("Inga platser med rapporter i perioden.", "No places with reports in the period."),
         "generated": ("Skapad", "Generated"),
         "dataset_version": ("dataversion", "data version"),
+        "score_short": ("poäng", "score"),
+        "show_on_map": ("Visa på kartan", "Show on map"),
+        "data_as_of": ("Data t.o.m. {last} (import {imported})", "Data up to {last} (import {imported})"),
+        "no_data": ("Inga rapporter i databasen", "No reports in the store"),
+        "fetched": ("Hämtad", "Fetched"),
+        "offline": (
+            "Ingen uppkoppling – listan visas som den senast hämtades. Besök och observationer sparas på "
+            "telefonen och skickas när nätet är tillbaka.",
+            "Offline – the list as last fetched. Visits and observations are kept on the phone and sent "
+            "when the network is back.",
+        ),
+        "areas": ("Områden", "Areas"),
+        "visited": (
+            "Besökt {n} gånger senaste 7 dagarna ({minutes} min)",
+            "Visited {n} times in 7 days ({minutes} min)",
+        ),
+        "not_visited": ("Inte besökt senaste 7 dagarna", "Not visited in the last 7 days"),
+        "log_visit": ("Logga besök", "Log visit"),
+        "start_visit": ("Starta besök", "Start visit"),
+        "end_visit": ("Avsluta besök", "End visit"),
+        "observe": ("Rapportera observation", "Report observation"),
+        "minutes": ("Minuter", "Minutes"),
+        "note": ("Kommentar (valfri)", "Note (optional)"),
+        "category": ("Vad", "What"),
+        "save": ("Spara", "Save"),
+        "relocate": ("Hämta position igen", "Locate again"),
+        "not_your_area": ("Området finns inte i dina områden", "The area is not one of yours"),
+        "not_your_area_text": (
+            "Du kan bara se listor för dina egna områden. Välj ett av dem:",
+            "You can only see the lists of your own areas. Choose one of them:",
+        ),
+    }
+)
+
+#: Words the phone list's script shows (queue, position, network), sent to it with the page.
+FIELD_SCRIPT = _table(
+    {
+        "fetched": ("Hämtad", "Fetched"),
+        "saved": ("sparad på telefonen", "kept on the phone"),
+        "waiting": ("{n} inskick väntar på nätet", "{n} submissions waiting for the network"),
+        "sent": ("Skickat", "Sent"),
+        "rejected": ("Avvisat:", "Rejected:"),
+        "start": ("Starta besök", "Start visit"),
+        "end": ("Avsluta besök", "End visit"),
+        "chooseOutcome": ("Välj vad som hände", "Choose what happened"),
+        "noPosition": (
+            "Telefonen ger ingen position; platsens position används",
+            "No position; the place's is used",
+        ),
+        "locating": ("Hämtar position …", "Locating …"),
+        "position": ("Position", "Position"),
+        "placePosition": ("Ingen position; platsens position används", "No position; the place's is used"),
+    }
+)
+
+#: What a field team saw or did at a place (codes: :class:`hotspots.visits.Outcome`).
+VISIT_OUTCOMES = _table(
+    {
+        "nothing_observed": ("Inget observerat", "Nothing observed"),
+        "dealing_observed": ("Langning observerad", "Dealing observed"),
+        "dispersed": ("Personer skingrades", "People dispersed"),
+        "contact_made": ("Kontakt tagen", "Contact made"),
+        "other": ("Annat", "Other"),
     }
 )
 

@@ -10,6 +10,7 @@ Usage (needs a store, so not a doctest)::
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -18,7 +19,8 @@ import shapely
 
 from hotspots import csvout, h3grid
 from hotspots.priorities import PriorityList
-from hotspots.words import PRIORITY_LIST, Language
+from hotspots.priorities.reasons import number
+from hotspots.words import FIELD_SCRIPT, PRIORITY_LIST, VISIT_OUTCOMES, Language
 
 #: What :func:`render` produces (the API can offer exactly these).
 FORMATS: tuple[str, ...] = ("json", "csv", "geojson", "html")
@@ -69,10 +71,36 @@ def _geojson(plist: PriorityList) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features, "metadata": meta}
 
 
-def render(plist: PriorityList, fmt: str, *, decimal_comma: bool | None = None) -> bytes:
+@dataclass(frozen=True)
+class AreaLink:
+    """One entry of the phone page's area switcher."""
+
+    name: str
+    href: str
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class PhonePage:
+    """What the phone page needs besides the list: where its assets and endpoints are, the "data as of"
+    line and the area switcher (the user's own areas)."""
+
+    static: str = "/static"
+    worker: str = "/field/sw.js"
+    worker_scope: str = "/priorities"
+    visits: str = "/field/visits"
+    observations: str = "/field/observations"
+    data_as_of: str = ""
+    nav: tuple[AreaLink, ...] = field(default_factory=tuple)
+
+
+def render(
+    plist: PriorityList, fmt: str, *, decimal_comma: bool | None = None, page: PhonePage | None = None
+) -> bytes:
     """The list as JSON, GeoJSON, CSV (Excel, ``;``, BOM) or a phone-friendly HTML page.
 
-    ``decimal_comma`` (CSV only) defaults to the list's language being Swedish.
+    ``decimal_comma`` (CSV only) defaults to the list's language being Swedish; ``page`` (HTML only) says
+    where the page's assets and endpoints are.
     """
     if fmt == "json":
         return json.dumps(plist.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
@@ -83,14 +111,41 @@ def render(plist: PriorityList, fmt: str, *, decimal_comma: bool | None = None) 
         meta = {PRIORITY_LIST[plist.lang]["window"]: f"{plist.start:%Y-%m-%d} – {plist.last_day}"}
         return csvout.to_csv(_flat_rows(plist), decimal_comma=comma, preamble=meta)
     if fmt == "html":
-        return _html(plist).encode("utf-8")
+        return _html(plist, page or PhonePage()).encode("utf-8")
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def _html(plist: PriorityList) -> str:
-    """The phone page: one card per place with its reasons and a link that opens the phone's maps app."""
+def _environment(lang: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("maps", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
-    return env.get_template("priorities.html.j2").render(plist=plist, t=PRIORITY_LIST[plist.lang])
+    env.filters["decimal"] = lambda value: number(value, lang, 1)
+    return env
+
+
+def _html(plist: PriorityList, page: PhonePage) -> str:
+    """The phone page: one card per place with its reasons, its dose of visits, buttons that open the
+    phone's maps app, and the visit and observation forms (the script and styles are static files: the
+    page runs under ``default-src 'self'``)."""
+    return (
+        _environment(plist.lang)
+        .get_template("priorities.html.j2")
+        .render(
+            plist=plist,
+            t=PRIORITY_LIST[plist.lang],
+            page=page,
+            script_words=FIELD_SCRIPT[plist.lang],
+            outcomes=VISIT_OUTCOMES[plist.lang],
+        )
+    )
+
+
+def not_your_area(lang: str, page: PhonePage) -> bytes:
+    """The page a field user gets for an area that is not theirs: what happened and their own areas."""
+    return (
+        _environment(lang)
+        .get_template("not-your-area.html.j2")
+        .render(lang=lang, t=PRIORITY_LIST[lang], page=page)
+        .encode("utf-8")
+    )

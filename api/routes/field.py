@@ -9,22 +9,23 @@ report-level data: every call is audited and answered with ``Cache-Control: no-s
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from api.deps import PRIORITIES, AreasDep, CurrentUser, EngineDep, SettingsDep
+from api.deps import PRIORITIES, PUBLIC, AreasDep, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
 from hotspots import audit, observations, visits
 from hotspots.accounts import Role, User
 from hotspots.ingest import MAX_NOTE_CHARS
 from hotspots.visits import FIELD_SOURCE, MAX_MINUTES, Outcome, Place, VisitIn
+from maps.page import STATIC_DIR
 
-router = APIRouter(
-    prefix="/field", tags=["field"], dependencies=[PRIORITIES], responses=responses(400, 401, 403, 409, 422)
-)
+router = APIRouter(prefix="/field", tags=["field"], responses=responses(400, 401, 403, 409, 422))
 
 #: Roles that read a visit's free text (field users see what was done, not what was written).
 NOTE_READERS = frozenset({Role.ADMIN, Role.ANALYST, Role.EST})
@@ -83,7 +84,7 @@ def _answer(response: Response, created: bool) -> None:
         response.headers["Idempotent-Replayed"] = "true"
 
 
-@router.post("/visits", status_code=201, summary="Logga ett besök / log a visit")
+@router.post("/visits", status_code=201, dependencies=[PRIORITIES], summary="Logga ett besök / log a visit")
 def create_visit(
     body: VisitBody,
     key: IdempotencyKey,
@@ -100,7 +101,7 @@ def create_visit(
     return visit.to_dict(with_note=user.role in NOTE_READERS)
 
 
-@router.get("/visits", summary="Veckans besök / the week's visits")
+@router.get("/visits", dependencies=[PRIORITIES], summary="Veckans besök / the week's visits")
 def week_visits(
     request: Request,
     engine: EngineDep,
@@ -126,7 +127,12 @@ def _audit_read(engine: EngineDep, user: User, request: Request, rows: int) -> N
     )
 
 
-@router.post("/observations", status_code=201, summary="Rapportera en observation / file an observation")
+@router.post(
+    "/observations",
+    status_code=201,
+    dependencies=[PRIORITIES],
+    summary="Rapportera en observation / file an observation",
+)
 def create_observation(
     body: ObservationBody,
     key: IdempotencyKey,
@@ -144,3 +150,21 @@ def create_observation(
     )
     _answer(response, created)
     return stored
+
+
+#: The phone list's service worker, served here so it may control the list pages (``/priorities``).
+WORKER = STATIC_DIR / "field-sw.js"
+WORKER_ASSETS = ("field-list.css", "field-list.js")
+
+
+@router.get("/sw.js", dependencies=[PUBLIC], include_in_schema=False)
+def service_worker() -> PlainTextResponse:
+    """The worker with its cache named after the assets' contents, so a new release replaces the phone's
+    copy of the script and styles (the browser reinstalls a worker whose bytes changed)."""
+    digest = hashlib.sha256(b"".join((STATIC_DIR / name).read_bytes() for name in WORKER_ASSETS)).hexdigest()
+    text = WORKER.read_text().replace("hotspots-field-v1", f"hotspots-field-{digest[:12]}")
+    return PlainTextResponse(
+        text,
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/priorities", "Cache-Control": "no-cache"},
+    )

@@ -10,16 +10,22 @@ from __future__ import annotations
 from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from api.cache import Body
-from api.deps import PRIORITIES, DerivedDep
-from api.errors import responses
+from api.deps import PRIORITIES, AnalysisQuery, CurrentUser, Derived, derived
+from api.errors import ApiError, responses
+from hotspots.accounts import User
 from hotspots.analysis import Analysis
+from hotspots.areas import Areas, load_areas
+from hotspots.freshness import freshness
 from hotspots.priorities import PriorityList, build_priorities
-from hotspots.words import Language
-from maps.priorities import render
+from hotspots.words import PRIORITY_LIST, Language
+from maps.priorities import AreaLink, PhonePage, not_your_area, render
 
 router = APIRouter(
     prefix="/priorities",
@@ -67,7 +73,9 @@ def _limit_to(plist: PriorityList, area_ids: tuple[str, ...], top: int) -> Prior
     },
 )
 async def priorities(
-    derived: DerivedDep,
+    request: Request,
+    query: Annotated[AnalysisQuery, Query()],
+    user: CurrentUser,
     format: Annotated[PriorityFormat, Query(description="json, csv (Excel), geojson eller html (mobil)")] = (
         PriorityFormat.JSON
     ),
@@ -81,14 +89,25 @@ async def priorities(
     antal per kategori, Gi_Bin, framväxande mönster, pågående insatser och skäl i ord. CSV öppnas i svensk
     Excel (semikolon, BOM); html är en mobilsida med länkar som öppnar telefonens kartapp."""
 
+    html = format is PriorityFormat.HTML
+    try:
+        context = await derived(request, query, user)
+    except ApiError as exc:
+        if html and exc.status == 404:  # a phone asking for an area that is not the user's
+            page = _phone_page(request, user, context=None, lang=lang)
+            return HTMLResponse(
+                not_your_area(lang, page), status_code=404, headers={"Cache-Control": "no-store"}
+            )
+        raise
+
     def build(_analysis: Analysis) -> Body:
-        scope = derived.params.areas
+        scope = context.params.areas
         one = scope[0] if len(scope) == 1 else None
         plist = build_priorities(
-            derived.engine,
-            derived.settings,
-            derived.areas,
-            replace(derived.params, areas=()),
+            context.engine,
+            context.settings,
+            context.areas,
+            replace(context.params, areas=()),
             area=one,
             top=top if len(scope) <= 1 else 10_000,
             lang=lang,
@@ -96,6 +115,39 @@ async def priorities(
         )
         if len(scope) > 1:
             plist = _limit_to(plist, scope, top)
-        return render(plist, format.value, decimal_comma=decimal_comma), MEDIA_TYPES[format]
+        page = _phone_page(request, user, context=context, lang=lang) if html else None
+        return render(plist, format.value, decimal_comma=decimal_comma, page=page), MEDIA_TYPES[format]
 
-    return await derived.respond((format.value, top, lang, decimal_comma), build)
+    # Visits change the dose on every entry without changing the dataset; the area switcher is the user's.
+    variant = (format.value, top, lang, decimal_comma, context.versions.visits, user.areas if html else ())
+    return await context.respond(variant, build)
+
+
+def _area_links(request: Request, user: User, areas: Areas, current: tuple[str, ...]) -> tuple[AreaLink, ...]:
+    """The area switcher of a user limited to several areas: the same list, one area at a time."""
+    links = []
+    for area_id in user.areas:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "area"] + [("area", area_id)]
+        href = request.url.path + "?" + "&".join(f"{k}={quote(v)}" for k, v in params)
+        links.append(AreaLink(areas.name_of(area_id), href, current == (area_id,)))
+    return tuple(links)
+
+
+def _phone_page(request: Request, user: User, *, context: Derived | None, lang: Language) -> PhonePage:
+    """The phone page's surroundings: the "data as of" line (from the store) and the area switcher."""
+    areas = load_areas(request.app.state.settings)
+    nav = _area_links(request, user, areas, context.params.areas if context else ())
+    if context is None:
+        return PhonePage(nav=nav)
+    fresh = freshness(context.engine)
+    t = PRIORITY_LIST[lang]
+    zone = ZoneInfo(context.settings.timezone)
+    as_of = (
+        t["data_as_of"].format(
+            last=f"{fresh.last_report.astimezone(zone):%Y-%m-%d %H:%M}",
+            imported=f"{fresh.last_import.astimezone(zone):%Y-%m-%d %H:%M}",
+        )
+        if fresh.last_report and fresh.last_import
+        else t["no_data"]
+    )
+    return PhonePage(data_as_of=as_of, nav=nav)

@@ -35,6 +35,9 @@ class PriorityEntry:
     hot_weeks: int
     measures: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    #: Field visits and their minutes in the last 7 and 28 days before the list's end
+    #: (``{"7d": {"visits": 2, "minutes": 25}, "28d": {...}}``, :mod:`hotspots.dosage`).
+    dosage: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def geo_uri(self) -> str:

@@ -30,9 +30,11 @@ from hotspots.analysis import Analysis, AnalysisParams, analyse, window_bounds
 from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings, Taxonomy
+from hotspots.dosage import dosage
 from hotspots.places import Places, load_places
 from hotspots.priorities.entries import PriorityEntry, PriorityList
 from hotspots.priorities.grouping import group_places
+from hotspots.priorities.merging import merge_same_label
 from hotspots.priorities.reasons import reasons_for
 from hotspots.priorities.scoring import ScoreWeights, analysis_scores
 from hotspots.query import parse_window
@@ -248,8 +250,9 @@ def build_priorities(
     with_follow_up: bool = True,
     cache: AnalysisCache | None = None,
 ) -> PriorityList:
-    """Analyse (through the caller's ``cache``), add the previous window and the measures in force, and
-    rank: the one call the CLI and the API make."""
+    """Analyse (through the caller's ``cache``), add the previous window and the measures in force, rank,
+    merge places that share a label and add each place's dose of field visits: the one call the CLI and
+    the API make."""
     from hotspots.measures import follow_up, list_measures
     from hotspots.ranking.choice import list_ranking
 
@@ -268,7 +271,7 @@ def build_priorities(
         else {}
     )
     scores, model = list_ranking(engine, settings, analysis.lattice, analysis.end)
-    return priority_list(
+    plist = priority_list(
         analysis,
         areas,
         places or load_places(settings),
@@ -284,3 +287,7 @@ def build_priorities(
         scores=scores,
         model=model,
     )
+    plist = merge_same_label(plist, taxonomy=settings.taxonomy, emerging_order=EMERGING_ORDER)
+    for entry, dose in zip(plist, dosage(engine, [e.cells for e in plist], end=plist.end), strict=True):
+        entry.dosage = dose
+    return plist

@@ -145,6 +145,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
         PRIORITY,
         lambda a: {"url": "/field/visits", "json": visit_json(a), "headers": {"Idempotency-Key": _key()}},
     ),
+    ("GET", "/field/sw.js"): (PUBLIC, lambda a: {"url": "/field/sw.js"}),
     ("GET", "/field/visits"): (PRIORITY, lambda a: {"url": "/field/visits", "params": {"week": "2026-W46"}}),
     ("POST", "/field/observations"): (
         PRIORITY,
