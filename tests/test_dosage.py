@@ -1,0 +1,121 @@
+"""The dose each place got, against a plain loop over the visits; the measure follow-up's dose; places that
+share a label merged into one stop."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import h3
+import numpy as np
+
+from hotspots.accounts import Role, User
+from hotspots.areas import Areas
+from hotspots.config import Settings
+from hotspots.dosage import dosage, dose_between
+from hotspots.measures import follow_up, record_measure
+from hotspots.priorities import PriorityEntry, PriorityList
+from hotspots.priorities.merging import merge_same_label
+from hotspots.store import open_store
+from hotspots.visits import Outcome, Place, VisitIn, record_visit
+
+END = datetime(2026, 11, 16, tzinfo=UTC)
+EST = User(1, "est", Role.EST)
+
+
+def _store_with_visits(settings: Settings, areas: Areas, rng: np.random.Generator) -> tuple[object, list]:
+    """Six places of one to three adjacent cells around Vivalla, and 60 visits at random places and
+    times in the 40 days before END, some logged at a finer resolution (a phone's own cell)."""
+    engine = open_store(settings)
+    centre = h3.latlng_to_cell(59.2745, 15.1155, 10)
+    ring = sorted(h3.grid_disk(centre, 3))
+    places = [ring[i * 5 : i * 5 + 1 + i % 3] for i in range(6)]
+    logged = []
+    for n in range(60):
+        cells = places[int(rng.integers(len(places)))]
+        lat, lon = h3.cell_to_latlng(cells[-1])
+        if n % 4 == 0:  # a visit placed by a finer cell inside the place: compared at the place's resolution
+            cells = [h3.latlng_to_cell(lat, lon, 12)]
+        ended = END - timedelta(days=float(rng.uniform(0, 40)))
+        minutes = int(rng.integers(1, 60))
+        visit = VisitIn(
+            Place("p", tuple(cells), lat, lon), Outcome.NOTHING_OBSERVED, minutes=minutes, ended_at=ended
+        )
+        stored, created = record_visit(
+            engine,
+            visit,
+            user=EST,
+            areas=areas,
+            settings=settings,
+            key=f"visit-{n:04d}",
+            now=END + timedelta(hours=1),
+        )
+        assert created
+        logged.append((set(cells), stored.lat, stored.lon, stored.started_at, minutes))
+    return engine, places, logged
+
+
+def test_dosage_matches_a_loop_over_visits(sqlite_settings: Settings, areas: Areas) -> None:
+    engine, places, logged = _store_with_visits(sqlite_settings, areas, np.random.default_rng(7))
+    got = dosage(engine, places, end=END)
+    for i, cells in enumerate(places):
+        res = h3.get_resolution(cells[0])
+        for span in (7, 28):
+            since = END - timedelta(days=span)
+            mine = [
+                m
+                for visit_cells, lat, lon, started, m in logged
+                if since <= started < END
+                and (
+                    {h3.cell_to_parent(c, res) if h3.get_resolution(c) > res else c for c in visit_cells}
+                    & set(cells)
+                    or h3.latlng_to_cell(lat, lon, res) in cells
+                )
+            ]
+            assert got[i][f"{span}d"] == {"visits": len(mine), "minutes": sum(mine)}, (i, span)
+    assert sum(d["28d"]["visits"] for d in got) > sum(d["7d"]["visits"] for d in got) > 0
+    assert dose_between(engine, places[0], END - timedelta(days=28), END)._asdict() == got[0]["28d"]
+
+
+def test_follow_up_reports_the_visits_in_the_target(sqlite_settings: Settings, areas: Areas) -> None:
+    engine, places, _ = _store_with_visits(sqlite_settings, areas, np.random.default_rng(3))
+    start = (END - timedelta(days=14)).date()
+    measure = record_measure(
+        engine, type="patrullering", organisation="Polisen", start=start, cells=places[2], created_by="t"
+    )
+    result = follow_up(engine, measure, settings=sqlite_settings, days=14, today=END.date())
+    expected = dose_between(engine, places[2], END - timedelta(days=14, hours=1), END - timedelta(hours=1))
+    assert result["visits"]["after"]["visits"] == expected.visits > 0
+    assert result["visits"]["after"]["minutes"] == expected.minutes
+
+
+def _entry(rank: int, label: str, score: float, reports: int, cell: str, lat: float) -> PriorityEntry:
+    return PriorityEntry(
+        rank=rank, score=score, area_id="vivalla", area="Vivalla", label=label, lat=lat, lon=15.1,
+        easting=500000.0, northing=6570000.0 + rank, cells=[cell], reports=reports,
+        counts={"observed_dealing": reports}, previous_reports=1, previous_counts={"observed_dealing": 1},
+        gi_bin=rank % 3, gi_z=float(rank), emerging="persistent_hot" if rank == 3 else "no_pattern",
+        emerging_label="ihållande", hot_weeks=rank,
+    )  # fmt: skip
+
+
+def test_places_sharing_a_label_are_one_stop(sqlite_settings: Settings) -> None:
+    entries = [
+        _entry(1, "Vivalla centrum", 50.0, 20, "a", 59.0),
+        _entry(2, "Vivalla norra delen", 9.0, 3, "b", 59.1),
+        _entry(3, "Vivalla norra delen", 8.0, 1, "c", 59.3),
+        _entry(4, "Vivalla södra delen", 12.0, 4, "d", 59.2),
+    ]
+    plist = PriorityList(entries, END - timedelta(days=28), END, 28, "Vivalla", "sv", 1, END)
+    merged = merge_same_label(plist, taxonomy=sqlite_settings.taxonomy, emerging_order=("persistent_hot",))
+    assert [(e.rank, e.label, e.score, e.reports) for e in merged] == [
+        (1, "Vivalla centrum", 50.0, 20),
+        (2, "Vivalla norra delen", 17.0, 4),  # 9 + 8 outranks södra's 12
+        (3, "Vivalla södra delen", 12.0, 4),
+    ]
+    north = merged.entries[1]
+    assert north.cells == ["b", "c"] and north.lat == round(59.1 * 0.75 + 59.3 * 0.25, 6)
+    assert north.previous_reports == 2 and north.emerging == "persistent_hot" and north.hot_weeks == 3
+    assert north.reasons[0].startswith("4 rapporter senaste 28 dagarna")
+    unique = replace(plist, entries=[entries[0], entries[1], entries[3]])
+    assert merge_same_label(unique, taxonomy=sqlite_settings.taxonomy, emerging_order=()) is unique
