@@ -88,7 +88,9 @@ def matched_visits(
     return pd.DataFrame(
         {
             "place": pairs["place"].to_numpy(),
-            "started_at": pd.to_datetime(frame["started_at"], utc=True).to_numpy(dtype="datetime64[us]")[rows],
+            "started_at": pd.to_datetime(frame["started_at"], utc=True).to_numpy(dtype="datetime64[us]")[
+                rows
+            ],
             "minutes": frame["minutes"].to_numpy(dtype=np.int64)[rows],
             "outcome": frame["outcome"].to_numpy(dtype=object)[rows],
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 import pandas as pd
@@ -92,6 +93,7 @@ class PhonePage:
     observations: str = "/field/observations"
     data_as_of: str = ""
     nav: tuple[AreaLink, ...] = field(default_factory=tuple)
+    timezone: str = "Europe/Stockholm"
 
 
 def render(
@@ -115,12 +117,13 @@ def render(
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def _environment(lang: str) -> jinja2.Environment:
+def _environment(lang: str, timezone: str = "Europe/Stockholm") -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("maps", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
     env.filters["decimal"] = lambda value: number(value, lang, 1)
+    env.filters["local"] = lambda moment: f"{moment.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M}"
     return env
 
 
@@ -129,7 +132,7 @@ def _html(plist: PriorityList, page: PhonePage) -> str:
     phone's maps app, and the visit and observation forms (the script and styles are static files: the
     page runs under ``default-src 'self'``)."""
     return (
-        _environment(plist.lang)
+        _environment(plist.lang, page.timezone)
         .get_template("priorities.html.j2")
         .render(
             plist=plist,

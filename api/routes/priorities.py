@@ -150,4 +150,4 @@ def _phone_page(request: Request, user: User, *, context: Derived | None, lang: 
         if fresh.last_report and fresh.last_import
         else t["no_data"]
     )
-    return PhonePage(data_as_of=as_of, nav=nav)
+    return PhonePage(data_as_of=as_of, nav=nav, timezone=context.settings.timezone)

@@ -81,7 +81,7 @@
   function flush() {
     if (flushing) return;
     var items = queue();
-    if (!items.length) { showQueue(); return; }
+    if (!items.length || !navigator.onLine) { showQueue(); return; }  // the "online" event flushes later
     flushing = true;
     var item = items[0];
     fetch(item.url, {
