@@ -65,8 +65,10 @@ def match_places(frame: pd.DataFrame, places: Sequence[Sequence[str]]) -> pd.Dat
         return pairs[0]
     flat = np.concatenate(place_cells)
     for resolution in np.unique(h3grid.cells_resolution(flat)).tolist():
-        at = h3grid.cells_resolution(flat) == resolution
-        index = pd.Index(flat[at])
+        at = np.flatnonzero(h3grid.cells_resolution(flat) == resolution)
+        keys, first = np.unique(flat[at], return_index=True)  # a cell in two places counts for the first
+        at = at[first]
+        index = pd.Index(keys)
         finer = h3grid.cells_resolution(cells) >= resolution
         centre = h3grid.latlng_to_cells(frame["lat"].to_numpy(), frame["lon"].to_numpy(), resolution)
         probe = np.concatenate([h3grid.cell_to_parent(cells[finer], resolution), centre])
@@ -83,7 +85,10 @@ def matched_visits(
     """One row per (visit, place) for visits that started in [start, end): place index, start, minutes,
     outcome."""
     frame = _visit_frame(engine, start, end)
-    pairs = match_places(frame, places)
+    return _matched(frame, match_places(frame, places))
+
+
+def _matched(frame: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     rows = pairs["row"].to_numpy()
     return pd.DataFrame(
         {
@@ -123,3 +128,29 @@ def dose_between(engine: Engine, cells: Sequence[str], start: datetime, end: dat
     """Visits and minutes at one place (its cells) that started in [start, end)."""
     matched = matched_visits(engine, [cells], start, end)
     return Dose(len(matched), int(matched["minutes"].sum()))
+
+
+class PlaceVisits(NamedTuple):
+    """The visits one planned place got in a period: how many, how long, and what the teams saw."""
+
+    visits: int
+    minutes: int
+    outcomes: dict[str, int]
+
+
+def visits_per_place(
+    engine: Engine, places: Sequence[Sequence[str]], start: datetime, end: datetime
+) -> tuple[list[PlaceVisits], int]:
+    """Per place: its visits in [start, end); and how many visits of the period were at none of them."""
+    frame = _visit_frame(engine, start, end)
+    pairs = match_places(frame, places)
+    matched = _matched(frame, pairs)
+    out = []
+    for i in range(len(places)):
+        mine = matched[matched["place"] == i]
+        outcomes = mine["outcome"].value_counts()
+        out.append(
+            PlaceVisits(len(mine), int(mine["minutes"].sum()), {str(k): int(v) for k, v in outcomes.items()})
+        )
+    elsewhere = len(frame) - pairs["row"].nunique()
+    return out, elsewhere

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ from hotspots.analysis import Analysis, AnalysisParams, analyse
 from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
+from hotspots.dosage import PlaceVisits, visits_per_place
 from hotspots.errors import HotspotsError
 from hotspots.freshness import Freshness, freshness
 from hotspots.measures import Measure, follow_up, list_measures
@@ -262,6 +263,9 @@ class WeeklyReport:
     sections: list[AreaSection]
     priorities: list[PriorityEntry]
     measures: list[MeasureFollowUp]
+    #: Field visits in the week at each of ``priorities`` (planned vs done), and how many were elsewhere.
+    visits: list[PlaceVisits]
+    visits_elsewhere: int
     baseline_weeks: pd.PeriodIndex
     in_progress: bool
 
@@ -326,6 +330,13 @@ def build_weekly(
             )
         )
     (municipality,) = compare([REPORT[lang]["municipality"]], group_totals.sum().to_numpy()[None, :])
+    zone = ZoneInfo(settings.timezone)
+    week_start, week_end = (
+        datetime.combine(day, time.min, zone) for day in (first, last + timedelta(days=1))
+    )
+    visits, elsewhere = visits_per_place(
+        engine, [e.cells for e in overall[:TOP_PLACES]], week_start, week_end
+    )
     return WeeklyReport(
         week=period,
         lang=lang,
@@ -336,6 +347,8 @@ def build_weekly(
         sections=sections,
         priorities=overall[:TOP_PLACES],
         measures=measures,
+        visits=visits,
+        visits_elsewhere=elsewhere,
         baseline_weeks=weeks[-1 - BASELINE_WEEKS : -1],
         in_progress=now.date() <= last,
     )

@@ -458,5 +458,21 @@ REPORT = _table(
         "buffer": ("Buffert före → efter", "Buffer before → after"),
         "reading": ("Tolkning", "Reading"),
         "ongoing": ("pågår", "ongoing"),
+        "visits": ("Besök per prioriterad plats", "Visits per priority place"),
+        "visits_intro": (
+            "Fältgruppernas loggade besök under veckan vid platserna på prioriteringslistan ovan (planerat) "
+            "och vad de såg (utfört). Korta, regelbundna besök om 10–15 minuter är det som forskningen om "
+            "hotspotpatrullering visar effekt av.",
+            "Field teams' logged visits during the week at the places on the priority list above (planned) "
+            "and what they saw (done). Short, regular visits of 10–15 minutes are what hot spot patrol "
+            "research shows to work.",
+        ),
+        "visits_count": ("Besök", "Visits"),
+        "visits_minutes": ("Minuter", "Minutes"),
+        "visits_outcomes": ("Utfall", "Outcomes"),
+        "visits_summary": (
+            "{visited} av {planned} prioriterade platser besökta; {elsewhere} besök på andra platser.",
+            "{visited} of {planned} priority places visited; {elsewhere} visits at other places.",
+        ),
     }
 )

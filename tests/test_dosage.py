@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import h3
 import numpy as np
 
+from hotspots import ingest
 from hotspots.accounts import Role, User
 from hotspots.areas import Areas
 from hotspots.config import Settings
@@ -18,6 +19,7 @@ from hotspots.priorities import PriorityEntry, PriorityList
 from hotspots.priorities.merging import merge_same_label
 from hotspots.store import open_store
 from hotspots.visits import Outcome, Place, VisitIn, record_visit
+from hotspots.weekly import build_weekly
 
 END = datetime(2026, 11, 16, tzinfo=UTC)
 EST = User(1, "est", Role.EST)
@@ -119,3 +121,39 @@ def test_places_sharing_a_label_are_one_stop(sqlite_settings: Settings) -> None:
     assert north.reasons[0].startswith("4 rapporter senaste 28 dagarna")
     unique = replace(plist, entries=[entries[0], entries[1], entries[3]])
     assert merge_same_label(unique, taxonomy=sqlite_settings.taxonomy, emerging_order=()) is unique
+
+
+def test_weekly_report_lists_visits_per_priority_place(sqlite_settings: Settings, areas: Areas) -> None:
+    """Planned (the report's priority list) against done (the week's visits), with minutes and outcomes."""
+    from maps.report.weekly import render_html
+    from tests.api.conftest import seed_rows
+
+    settings = sqlite_settings.model_copy(update={"permutations": 99})
+    engine = open_store(settings)
+    ingest.import_frame(engine, seed_rows(areas), settings=settings, areas=areas, created_by="seed")
+    top = build_weekly(engine, settings, areas, "2026-W46").priorities[0]
+    in_week, after_week = datetime(2026, 11, 12, 18, tzinfo=UTC), datetime(2026, 11, 17, 18, tzinfo=UTC)
+    logged = [
+        (top.cells, top.lat, top.lon, in_week, 15, Outcome.DEALING_OBSERVED),
+        (top.cells, top.lat, top.lon, in_week + timedelta(days=1), 10, Outcome.NOTHING_OBSERVED),
+        (top.cells, top.lat, top.lon, after_week, 30, Outcome.NOTHING_OBSERVED),  # next week: not counted
+        ([h3.latlng_to_cell(59.30, 15.25, 10)], 59.30, 15.25, in_week, 5, Outcome.OTHER),  # not on the list
+    ]
+    for n, (cells, lat, lon, ended, minutes, outcome) in enumerate(logged):
+        visit = VisitIn(Place("p", tuple(cells), lat, lon), outcome, minutes=minutes, ended_at=ended)
+        record_visit(
+            engine,
+            visit,
+            user=EST,
+            areas=areas,
+            settings=settings,
+            key=f"week-{n:04d}",
+            now=END + timedelta(days=9),
+        )
+    report = build_weekly(engine, settings, areas, "2026-W46")
+    assert report.visits[0] == (2, 25, {"dealing_observed": 1, "nothing_observed": 1})
+    assert all(v.visits == 0 for v in report.visits[1:]) and report.visits_elsewhere == 1
+    html = render_html(report, settings)
+    section = html.split("Besök per prioriterad plats", 1)[1].split("</section>", 1)[0]
+    assert "1 langning observerad, 1 inget observerat" in section
+    assert f"1 av {len(report.priorities)} prioriterade platser besökta; 1 besök på andra platser." in section

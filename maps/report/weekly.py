@@ -35,7 +35,7 @@ from hotspots.weekly import (
     WeeklyReport,
     build_weekly,
 )
-from hotspots.words import REPORT, Language, emerging_label
+from hotspots.words import REPORT, VISIT_OUTCOMES, Language, emerging_label
 from maps.report import charts
 
 Format = Literal["html", "pdf"]
@@ -131,6 +131,8 @@ def render_html(report: WeeklyReport, settings: Settings) -> str:
         parameters=parameters(report),
         figures={section.group: figures(report, section) for section in report.sections},
         stylesheet=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
+        outcome_label=VISIT_OUTCOMES[lang],
+        zip=zip,
     )
 
 
