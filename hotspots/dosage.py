@@ -73,7 +73,7 @@ def match_places(frame: pd.DataFrame, places: Sequence[Sequence[str]]) -> pd.Dat
         centre = h3grid.latlng_to_cells(frame["lat"].to_numpy(), frame["lon"].to_numpy(), resolution)
         probe = np.concatenate([h3grid.cell_to_parent(cells[finer], resolution), centre])
         probe_rows = np.concatenate([rows[finer], np.arange(len(frame))])
-        hit = index.get_indexer(probe)
+        hit = index.get_indexer(pd.Index(probe))
         found = hit >= 0
         pairs.append(pd.DataFrame({"row": probe_rows[found], "place": owner[at][hit[found]]}))
     return pd.concat(pairs).drop_duplicates()

@@ -282,6 +282,12 @@ MAP = _table(
         "heat": ("Täthet (KDE)", "Density (KDE)"),
         "emerging": ("Framväxande hotspots", "Emerging hot spots"),
         "priorities": ("Prioriterade platser", "Priority places"),
+        "visits_layer": ("Besök senaste 7 dagarna", "Visits, last 7 days"),
+        "visited": (
+            "Besökt {n} gånger senaste 7 dagarna ({minutes} min)",
+            "Visited {n} times in 7 days ({minutes} min)",
+        ),
+        "not_visited": ("Inte besökt senaste 7 dagarna", "Not visited in the last 7 days"),
         "measures": ("Insatser", "Measures"),
         "window": ("Period", "Window"),
         "category": ("Kategori", "Category"),

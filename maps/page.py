@@ -38,6 +38,7 @@ from hotspots.stats.emerging import CATEGORIES
 from hotspots.words import BIN_KEYS, MAP, Language, emerging_label
 from maps.layers import WEEKLY_LAYERS, Layer
 from maps.tilegrid import cell_rings_lnglat
+from maps.visits_layer import visits_layer
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Priority places drawn as numbered markers (the top of the list).
@@ -82,11 +83,24 @@ class PriorityPlace(NamedTuple):
     lat: float
     lon: float
     reasons: tuple[str, ...]
+    visits_7d: int = 0  # field visits in the 7 days before the list's end (maps.visits_layer)
+    minutes_7d: int = 0
 
 
 def priority_places(entries: Iterable[PriorityEntry]) -> list[PriorityPlace]:
-    """Markers of a priority list (``hotspots.priorities``): rank, label, position and reasons."""
-    return [PriorityPlace(e.rank, e.label, e.lat, e.lon, tuple(e.reasons)) for e in entries]
+    """Markers of a priority list (``hotspots.priorities``): rank, label, position, reasons and dose."""
+    return [
+        PriorityPlace(
+            e.rank,
+            e.label,
+            e.lat,
+            e.lon,
+            tuple(e.reasons),
+            e.dosage.get("7d", {}).get("visits", 0),
+            e.dosage.get("7d", {}).get("minutes", 0),
+        )
+        for e in entries
+    ]
 
 
 class Overlay(folium.map.Layer):
@@ -195,6 +209,7 @@ def _finish(fmap: folium.Map, text: Mapping[str, str], priorities: Sequence[Prio
     if priorities:
         spec = {"name": "priorities", "kind": "markers", "data": [place._asdict() for place in priorities]}
         Overlay(spec, text["priorities"]).add_to(fmap)
+        visits_layer(priorities, text).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     MapControls().add_to(fmap)
 

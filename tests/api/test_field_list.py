@@ -3,12 +3,13 @@ Swedish page for an area that is not the user's, and the service worker that kee
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
 from hotspots import accounts
 from hotspots.accounts import Role
-from tests.api.conftest import END, FIELD_AREA, Api, visit_json
+from tests.api.conftest import END, FIELD_AREA, VISIT_NOTE, Api, visit_json
 
 LIST = f"/priorities?end={END.isoformat()}"
 
@@ -97,3 +98,19 @@ def test_area_that_is_not_theirs_is_a_swedish_page_with_their_own_areas(sqlite_a
         .headers["content-type"]
         .startswith("application/json")
     )
+
+
+def test_map_marks_priority_places_visited_this_week(sqlite_api: Api) -> None:
+    api = sqlite_api
+    body = visit_json(api, minutes=14, ended_at=f"{END.isoformat()}T09:00:00+00:00")
+    headers = api.auth("field") | {"Idempotency-Key": str(uuid.uuid4())}
+    assert api.client.post("/field/visits", json=body, headers=headers).status_code == 201
+    page = api.client.get(f"/map?end={END.isoformat()}", headers=api.auth("est"))
+    assert page.status_code == 200
+    html = page.text
+    entries = api.client.get(LIST, headers=api.auth("est")).json()["entries"][:10]
+    visited = sum(e["dosage"]["7d"]["visits"] > 0 for e in entries)
+    assert visited == 1 and json.dumps("Besök senaste 7 dagarna")[1:-1] in html  # the layer's name
+    assert html.count("Besökt 1 gånger senaste 7 dagarna (14 min)") == 1
+    assert html.count("Inte besökt senaste 7 dagarna") == len(entries) - 1
+    assert VISIT_NOTE not in html  # counts and minutes only
