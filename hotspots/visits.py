@@ -116,7 +116,9 @@ class VisitIn:
             if value is not None and value.tzinfo is None:
                 raise VisitError(f"{name} needs a UTC offset", field=f"body.{name}")
         if start is not None and end is not None:
-            minutes = round((end - start).total_seconds() / 60)
+            if end <= start:
+                raise VisitError("ended_at must be after started_at", field="body.ended_at")
+            minutes = max(1, round((end - start).total_seconds() / 60))  # a stop of seconds still counts
         elif minutes is None:
             raise VisitError("give started_at and ended_at, or minutes", field="body.minutes")
         elif start is not None:

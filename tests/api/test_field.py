@@ -153,7 +153,7 @@ def test_visit_times_are_checked(api: Api) -> None:
                 started_at=start.isoformat(),
                 ended_at=(start - timedelta(minutes=5)).isoformat(),
             ),
-            "body.minutes",
+            "body.ended_at",
         ),
         (visit_json(api, ended_at=(datetime.now(UTC) + timedelta(days=1)).isoformat()), "body.ended_at"),
         (visit_json(api, outcome="slept"), "body.outcome"),
@@ -217,3 +217,25 @@ def test_visits_are_purged_with_the_reports(api: Api) -> None:
     retention.purge(api.engine, older_than="36m", actor="test")
     assert count(api, visits) == 1
     assert audit.query(api.engine, action=retention.PURGE_ACTION)[0].detail["visits"] == 1
+
+
+def test_visit_and_observation_text_never_leave_est_and_analysts(api: Api) -> None:
+    """Planner exports aggregate (an observation is one more report in a count); no text of a visit or an
+    observation reaches a planner's export or a field user's list."""
+    observation_note = "anteckning från fältet"
+    assert (
+        api.client.post("/field/visits", json=visit_json(api), headers=api.auth("field") | key()).status_code
+        == 201
+    )
+    observed = observation_json(api, note=observation_note, occurred_at="2026-11-14T21:00:00+01:00")
+    assert (
+        api.client.post("/field/observations", json=observed, headers=api.auth("field") | key()).status_code
+        == 201
+    )
+    for path in ("/exports/cells.geojson", "/exports/cells.csv", "/exports/cells.gpkg"):
+        export = api.client.get(f"{path}?end=2026-11-15", headers=api.auth("planner"))
+        assert export.status_code == 200, (path, export.text[:200])
+        for text in (NOTE, observation_note, "Testplatsen", "dealing_observed"):
+            assert text.encode() not in export.content, (path, text)
+    field_list = api.client.get("/priorities?end=2026-11-15&format=html", headers=api.auth("field")).text
+    assert NOTE not in field_list and observation_note not in field_list

@@ -245,6 +245,21 @@ def test_a_shift_without_coverage(chromium: Any, phone_server: tuple[Server, Any
             conn.execute(sa.select(visits.c.idempotency_key).where(visits.c.minutes == 12)).scalar_one()
             == lost[0]
         )
+    page.unroute("**/field/visits")
+
+    # A visit timed on the spot: start on arrival, end on leaving (the phone keeps the start time).
+    second = page.locator(".card").nth(1)
+    second.locator("button.start").click()
+    assert second.locator("button.start").inner_text().startswith("Avsluta besök")
+    second.locator("button.start").click()
+    second.locator(".outcomes button[value=contact_made]").click()
+    second.locator("button.save-visit").click()
+    wait_until(page, "() => window.hotspotsField.queue().length === 0", 30)
+    assert _rows(engine) == (3, 1)
+    with engine.connect() as conn:
+        timed = conn.execute(sa.select(visits).where(visits.c.outcome == "contact_made")).one()
+    assert timed.minutes == 1 and timed.ended_at > timed.started_at
+    assert second.locator("button.start").inner_text() == "Starta besök"
     assert errors == ["Failed to load resource: net::ERR_CONNECTION_RESET"]  # the lost answer, nothing else
     context.close()
 
