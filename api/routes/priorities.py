@@ -111,7 +111,7 @@ async def priorities(
             area=one,
             top=top if len(scope) <= 1 else 10_000,
             lang=lang,
-            cache=derived.analyses,
+            cache=context.analyses,
         )
         if len(scope) > 1:
             plist = _limit_to(plist, scope, top)
