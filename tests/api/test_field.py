@@ -6,6 +6,7 @@ also when the first answer never reached the phone (the server committed, the co
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 from api.main import create_app
 from hotspots import audit, retention
 from hotspots.schema import reports, visits
+from hotspots.visits import record_visit
 from tests.api.conftest import FIELD_AREA, Api, observation_json, visit_json
 from tests.api.conftest import VISIT_NOTE as NOTE
 
@@ -239,3 +241,28 @@ def test_visit_and_observation_text_never_leave_est_and_analysts(api: Api) -> No
             assert text.encode() not in export.content, (path, text)
     field_list = api.client.get("/priorities?end=2026-11-15&format=html", headers=api.auth("field")).text
     assert NOTE not in field_list and observation_note not in field_list
+
+
+def test_racing_retries_with_one_key_store_one_visit(api: Api) -> None:
+    """Two sends of one submission at the same moment (a retry overtaking the first): one row, one answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.routes.field import VisitBody
+    from hotspots.accounts import Role, User
+
+    body = VisitBody.model_validate(visit_json(api)).domain()
+    user = User(99, "field", Role.FIELD, (FIELD_AREA,))
+    barrier = threading.Barrier(4)
+
+    def send(_: int) -> tuple[int, bool]:
+        barrier.wait()
+        visit, created = record_visit(
+            api.engine, body, user=user, areas=api.areas, settings=api.settings, key="race-key-0001"
+        )
+        return visit.id, created
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(4)))
+    assert len({visit_id for visit_id, _ in answers}) == 1
+    assert sum(created for _, created in answers) == 1
+    assert count(api, visits) == 1
