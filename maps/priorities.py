@@ -22,6 +22,7 @@ from hotspots import csvout, h3grid
 from hotspots.priorities import PriorityList
 from hotspots.priorities.reasons import number
 from hotspots.words import FIELD_SCRIPT, PRIORITY_LIST, VISIT_OUTCOMES, Language
+from maps.page import STATIC_DIR
 
 #: What :func:`render` produces (the API can offer exactly these).
 FORMATS: tuple[str, ...] = ("json", "csv", "geojson", "html")
@@ -94,6 +95,15 @@ class PhonePage:
     data_as_of: str = ""
     nav: tuple[AreaLink, ...] = field(default_factory=tuple)
     timezone: str = "Europe/Stockholm"
+    #: A file to keep or mail (the CLI): the stylesheet inline, no script (the forms need the service).
+    standalone: bool = False
+
+    @property
+    def stylesheet(self) -> str:
+        return (STATIC_DIR / "field-list.css").read_text(encoding="utf-8") if self.standalone else ""
+
+
+STANDALONE = PhonePage(standalone=True)
 
 
 def render(
@@ -102,7 +112,7 @@ def render(
     """The list as JSON, GeoJSON, CSV (Excel, ``;``, BOM) or a phone-friendly HTML page.
 
     ``decimal_comma`` (CSV only) defaults to the list's language being Swedish; ``page`` (HTML only) says
-    where the page's assets and endpoints are.
+    where the served page's assets and endpoints are; without it the page is a self-contained file.
     """
     if fmt == "json":
         return json.dumps(plist.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
@@ -113,7 +123,7 @@ def render(
         meta = {PRIORITY_LIST[plist.lang]["window"]: f"{plist.start:%Y-%m-%d} – {plist.last_day}"}
         return csvout.to_csv(_flat_rows(plist), decimal_comma=comma, preamble=meta)
     if fmt == "html":
-        return _html(plist, page or PhonePage()).encode("utf-8")
+        return _html(plist, page or STANDALONE).encode("utf-8")
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 

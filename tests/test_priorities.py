@@ -26,7 +26,7 @@ from hotspots.measures import record_measure
 from hotspots.places import load_places
 from hotspots.priorities import PriorityList, ScoreWeights, build_priorities, priority_list
 from hotspots.store import open_store
-from maps.priorities import render
+from maps.priorities import PhonePage, render
 from tests.conftest import DemoStore
 
 END = date(2026, 3, 29)  # a Sunday
@@ -182,12 +182,17 @@ def test_every_output_format(hand_made: tuple[Settings, Engine], areas: Areas) -
     page = render(plist, "html").decode("utf-8")
     assert '<html lang="sv">' in page and 'name="viewport"' in page
     assert page.count('data-geo="geo:') == len(plist) and page.count("openstreetmap.org/?mlat=") == len(plist)
-    # script and styles are the app's own static files (the CSP allows no inline code, nothing external)
-    assert re.findall(r'(?:src|href)="(/static/[^"]+)"', page) == [
+    assert (
+        "<script" not in page and "<link" not in page and "src=" not in page
+    )  # a file: no external resources
+    served = render(plist, "html", page=PhonePage()).decode(
+        "utf-8"
+    )  # the app's page: static files, no inline
+    assert re.findall(r'(?:src|href)="(/static/[^"]+)"', served) == [
         "/static/field-list.css",
         "/static/field-list.js",
     ]
-    assert "<style" not in page and page.count("<script") == 1
+    assert "<style" not in served and served.count("<script") == 1
     assert "12 rapporter senaste 28 dagarna" in page
 
 
