@@ -19,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 from api.main import create_app
 from hotspots import audit, retention
 from hotspots.schema import reports, visits
+from hotspots.store import dataset_version
 from hotspots.visits import record_visit
 from tests.api.conftest import FIELD_AREA, Api, observation_json, visit_json
 from tests.api.conftest import VISIT_NOTE as NOTE
@@ -266,3 +267,17 @@ def test_racing_retries_with_one_key_store_one_visit(api: Api) -> None:
     assert len({visit_id for visit_id, _ in answers}) == 1
     assert sum(created for _, created in answers) == 1
     assert count(api, visits) == 1
+
+
+def test_a_visit_leaves_the_statistics_alone(api: Api) -> None:
+    """A visit changes the dose on the lists, not the data: no statistic is recomputed because of it."""
+    summary = "/statistics/summary?end=2026-11-15"
+    before = api.client.get(summary, headers=api.auth("est"))
+    version = dataset_version(api.engine)
+    assert (
+        api.client.post("/field/visits", json=visit_json(api), headers=api.auth("field") | key()).status_code
+        == 201
+    )
+    assert dataset_version(api.engine) == version
+    again = api.client.get(summary, headers=api.auth("est") | {"If-None-Match": before.headers["etag"]})
+    assert again.status_code == 304
