@@ -29,7 +29,8 @@ from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.schema import reports, visits
 from hotspots.store import open_store
-from tests.map.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, wait_until
+from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS, sign_in, wait_until
+from tests.map.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -121,11 +122,8 @@ def chromium() -> Iterator[Any]:
 
 def _login(context: Any, url: str, name: str, target: str) -> Any:
     page = context.new_page()
-    page.goto(f"{url}/login?next={target.replace('&', '%26').replace('?', '%3F')}")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}{target}")
+    sign_in(page, url, name, PASSWORD)
+    page.goto(url + target)
     return page
 
 
