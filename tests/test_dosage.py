@@ -150,6 +150,14 @@ def test_weekly_report_lists_visits_per_priority_place(sqlite_settings: Settings
             key=f"week-{n:04d}",
             now=END + timedelta(days=9),
         )
+    record_measure(
+        engine,
+        type="patrullering",
+        organisation="Polisen",
+        start=in_week.date(),
+        cells=top.cells,
+        created_by="t",
+    )
     report = build_weekly(engine, settings, areas, "2026-W46")
     assert report.visits[0] == (2, 25, {"dealing_observed": 1, "nothing_observed": 1})
     assert all(v.visits == 0 for v in report.visits[1:]) and report.visits_elsewhere == 1
@@ -157,3 +165,5 @@ def test_weekly_report_lists_visits_per_priority_place(sqlite_settings: Settings
     section = html.split("Besök per prioriterad plats", 1)[1].split("</section>", 1)[0]
     assert "1 langning observerad, 1 inget observerat" in section
     assert f"1 av {len(report.priorities)} prioriterade platser besökta; 1 besök på andra platser." in section
+    measures = html.split('<table class="measures">', 1)[1].split("</table>", 1)[0]
+    assert "besök 0 → 2" in measures  # the measure's dose beside its reports before and after
