@@ -23,7 +23,8 @@ self.addEventListener("activate", function (event) {
 });
 
 function keep(request, response) {
-  if (!response.ok) return response;
+  // Only the list pages are kept (not a CSV or JSON the same URL prefix may answer).
+  if (!response.ok || (response.headers.get("Content-Type") || "").indexOf("text/html") !== 0) return response;
   var headers = new Headers(response.headers);
   headers.set("X-Fetched-At", new Date().toISOString());
   return response.clone().blob().then(function (blob) {
