@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
 
 from api.deps import PRIORITIES, PUBLIC, AreasDep, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
@@ -120,7 +121,7 @@ def week_visits(
     return [v.to_dict(with_note=user.role in NOTE_READERS) for v in found]
 
 
-def _audit_read(engine: EngineDep, user: User, request: Request, rows: int) -> None:
+def _audit_read(engine: Engine, user: User, request: Request, rows: int) -> None:
     detail = {k: request.query_params.getlist(k) for k in request.query_params} | {"areas": list(user.areas)}
     audit.record(
         engine, actor=user.name, action="visits.list", resource=request.url.path, detail=detail, rows=rows
