@@ -127,7 +127,7 @@ def render(
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def _environment(lang: str, timezone: str = "Europe/Stockholm") -> jinja2.Environment:
+def _environment(lang: Language, timezone: str = "Europe/Stockholm") -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("maps", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -154,7 +154,7 @@ def _html(plist: PriorityList, page: PhonePage) -> str:
     )
 
 
-def not_your_area(lang: str, page: PhonePage) -> bytes:
+def not_your_area(lang: Language, page: PhonePage) -> bytes:
     """The page a field user gets for an area that is not theirs: what happened and their own areas."""
     return (
         _environment(lang)
