@@ -103,8 +103,18 @@ def error_response(
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries documenting the error body for the given statuses."""
-    return {status: {"model": ErrorBody, "description": _CODES.get(status, "error")} for status in statuses}
+    """OpenAPI ``responses=`` entries documenting the error body for the given statuses.
+
+    Errors are JSON even on routes whose success is an HTML page: FastAPI would otherwise document them
+    in the route's own media type."""
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": _CODES.get(status, "error"),
+            "content": {"application/json": {}},
+        }
+        for status in statuses
+    }
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -18,11 +18,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import REPORT_DATA, AreasDep, CurrentUser, EngineDep, SettingsDep
+from api.errors import responses
 from hotspots import audit, ingest
 from hotspots.errors import ImportRejected
 from hotspots.validation import API_OPTIONS
 
-router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA])
+router = APIRouter(
+    prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA], responses=responses(401, 403)
+)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 #: Errors listed on the page; the rejects file has them all.
 SHOWN_ERRORS = 50
@@ -42,7 +45,8 @@ def upload_page(request: Request, user: CurrentUser) -> HTMLResponse:
     return _page(request, user=user)
 
 
-@router.post("/upload", response_class=HTMLResponse, summary="Importera från uppladdningssidan / upload")
+# A browser form answering HTML pages (also its 422): programs use POST /reports/import, which is in the schema.
+@router.post("/upload", response_class=HTMLResponse, include_in_schema=False)
 def upload(
     request: Request,
     engine: EngineDep,

@@ -316,7 +316,9 @@ def test_the_audit_command_shows_hostile_text_literally(
 
     audit.record(sqlite_api.engine, actor=HOSTILE, action="reports.list", resource=HOSTILE)
     monkeypatch.setenv("HOTSPOTS_DATABASE_URL", sqlite_api.settings.database_url)
-    monkeypatch.setenv("COLUMNS", "400")
+    from hotspots.cli.app import console
+
+    monkeypatch.setattr(console, "width", 400)  # the console was made at import: COLUMNS is read then
     get_settings.cache_clear()
     try:
         shown = runner.invoke(cli_app, ["audit"], color=True).output
