@@ -199,13 +199,24 @@
 
   function openPopup(latlng, content) {
     if (narrow()) { state.panels.forEach(function (panel) { panel.fold(true); }); }
-    L.popup(popupOptions()).setLatLng(latlng).setContent(content).openOn(state.map);
+    var box = element("div", "hs-popups");
+    box.appendChild(content);
+    state.popup = { box: box, popup: L.popup(popupOptions()).setLatLng(latlng).setContent(box) };
+    state.popup.popup.openOn(state.map);
   }
 
+  /* One popup per click: where several layers are hit at once (counts under hot spots), each adds its part. */
   function bindPopups(name, layer) {
     layer.on("click", function (event) {
       var properties = event.layer.properties || (event.layer.feature && event.layer.feature.properties) || {};
-      openPopup(event.latlng, popupContent(name, properties));
+      var content = popupContent(name, properties);
+      if (state.popup && state.popupClick === event.originalEvent && state.map.hasLayer(state.popup.popup)) {
+        state.popup.box.appendChild(content);
+        state.popup.popup.update();
+        return;
+      }
+      state.popupClick = event.originalEvent;
+      openPopup(event.latlng, content);
     });
   }
 
@@ -430,7 +441,9 @@
   function fitLegend() {
     if (!state.legend || !state.map) { return; }
     var corners = state.map._controlCorners;
-    var used = corners.topright.offsetHeight + 44 + 40;  // the legend's own button, margins, attribution
+    var attribution = state.map.attributionControl ? state.map.attributionControl.getContainer().offsetHeight : 0;
+    // the legend's own button (44 px) and four control margins of 10 px
+    var used = corners.topright.offsetHeight + attribution + 44 + 40;
     state.legend.style.maxHeight = Math.max(80, state.map.getSize().y - used) + "px";
   }
 
