@@ -480,7 +480,7 @@ def inline_assets(html: str, static_dir: Path = STATIC_DIR, static_url: str = "s
         return f"<style>{css}</style>"
 
     def icon(match: re.Match[str]) -> str:
-        return f'{match.group(1)}{_data_url(static_dir / match.group(2))}"'
+        return f'{match.group(1)}{data_url(static_dir / match.group(2))}"'
 
     html = re.sub(rf'<script src="{prefix}/([^"]+)"></script>', script, html)
     html = re.sub(rf'(<link rel="icon" [^>]*href="){prefix}/([^"]+)"', icon, html)
@@ -492,10 +492,11 @@ def _data_uri(base: Path, match: re.Match[str]) -> str:
     target = match.group(2)
     if target.startswith(("data:", "http:", "https:", "#")):
         return match.group(0)
-    return f"url({_data_url(base / target)})"
+    return f"url({data_url(base / target)})"
 
 
-def _data_url(file: Path) -> str:
+def data_url(file: Path) -> str:
+    """A file as a ``data:`` URL (the offline map and the report carry their icon and images inline)."""
     kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     return f"data:{kind};base64,{base64.b64encode(file.read_bytes()).decode()}"
 
