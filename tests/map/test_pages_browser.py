@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, NamedTuple
+from urllib.error import HTTPError
 from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 import pytest
 
@@ -25,6 +27,8 @@ pytestmark = pytest.mark.browser
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "projector": {"width": 1440, "height": 900}}
 PASSWORD = "pages-test-password-1"
 STATISTICS = frozenset({Role.EST, Role.ANALYST, Role.ADMIN})
+#: The analysts' upload page (issue 14 item 6), tested as soon as the app serves it.
+UPLOAD = "/reports/upload"
 
 
 class HtmlPage(NamedTuple):
@@ -36,9 +40,18 @@ class HtmlPage(NamedTuple):
     ready: str  # a selector present once the page has drawn
 
 
+def served(server: MapServer, path: str) -> bool:
+    """Whether the app has a route at ``path`` (without a session a route answers 303/401, none 404)."""
+    try:
+        with urlopen(server.url + path) as answer:
+            return bool(answer.status)
+    except HTTPError as error:
+        return error.code != 404
+
+
 def html_pages(server: MapServer) -> list[HtmlPage]:
     end = server.demo.end.isoformat()
-    return [
+    pages = [
         HtmlPage("start", "/", frozenset(Role), "main h1"),
         HtmlPage("map", f"/map?end={end}", STATISTICS, ".leaflet-container"),
         HtmlPage(
@@ -46,6 +59,9 @@ def html_pages(server: MapServer) -> list[HtmlPage]:
         ),
         HtmlPage("report", f"/report/weekly?end={end}", STATISTICS, "h1"),
     ]
+    if served(server, UPLOAD):
+        pages.append(HtmlPage("upload", UPLOAD, frozenset({Role.ANALYST, Role.ADMIN}), "form"))
+    return pages
 
 
 #: Injected before any page script: collects the page's CSP violations where the test can read them.
