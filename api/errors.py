@@ -12,6 +12,7 @@ for JSON or anything (``*/*``), keep the JSON shape.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -49,6 +50,11 @@ PAGE_TITLES = {
     503: "Tjänsten svarar inte just nu",
 }
 PAGE_TITLE_DEFAULT = "Fel"
+#: What the page says when the error's message is HTTP's own English phrase ("Not Found").
+PAGE_TEXTS = {
+    404: "Adressen finns inte i tjänsten. Kontrollera länken eller börja om från startsidan.",
+    405: "Sidan kan inte öppnas så här.",
+}
 INVALID_REQUEST = "Ogiltig förfrågan / invalid request"
 
 #: Longest value echoed back in an import row error (the value may be a whole free-text note).
@@ -148,13 +154,20 @@ def error_page(
         {
             "status": status,
             "title": PAGE_TITLES.get(status, PAGE_TITLE_DEFAULT),
-            "message": message,
+            "message": _page_text(status, message),
             "next": _target(request),
         },
         status_code=status,
         headers=headers,
     )
     return page
+
+
+def _page_text(status: int, message: str) -> str:
+    """The Swedish half of a "sv / en" message, or the page's own words for HTTP's English phrase."""
+    if message == HTTPStatus(status).phrase:
+        return PAGE_TEXTS.get(status, "")
+    return message.split(" / ")[0]
 
 
 def _respond(

@@ -21,6 +21,7 @@ def test_a_role_without_access_gets_a_swedish_page_in_a_browser_and_json_otherwi
     page = sqlite_api.client.get("/map", headers=headers | BROWSER)
     assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
     assert "<h1>Ingen behörighet</h1>" in page.text and 'href="/static/hotspots-page.css"' in page.text
+    assert "Rollen planner saknar behörighet" in page.text and "not allowed" not in page.text
     assert "<script" not in page.text and "style=" not in page.text
     program = sqlite_api.client.get("/map", headers=headers | {"Accept": "application/json"})
     assert program.status_code == 403 and program.json()["error"]["code"] == "forbidden"
@@ -30,6 +31,7 @@ def test_an_unknown_path_is_a_404_page_in_a_browser_and_json_otherwise(sqlite_ap
     headers = sqlite_api.auth("est")
     page = sqlite_api.client.get("/no-such-page", headers=headers | BROWSER)
     assert page.status_code == 404 and "<h1>Sidan finns inte</h1>" in page.text
+    assert "Adressen finns inte" in page.text and "Not Found" not in page.text
     program = sqlite_api.client.get("/no-such-page", headers=headers)
     assert program.status_code == 404 and program.json()["error"]["code"] == "not_found"
 
