@@ -45,7 +45,15 @@ from hotspots.words import Language
 from maps import mvt
 from maps.http import etag_matches, strong_etag
 from maps.layers import WEEKLY_LAYERS, Layer, LayerLattices, layer_tile, measures_key, week_index
-from maps.page import PRIORITY_MARKERS, STATIC_DIR, PageQuery, build_page, measure_popups, priority_places
+from maps.page import (
+    FAVICON,
+    PRIORITY_MARKERS,
+    STATIC_DIR,
+    PageQuery,
+    build_page,
+    measure_popups,
+    priority_places,
+)
 from maps.query import FilterQuery
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -261,3 +269,14 @@ class MapFactory:
             if file is None:
                 raise HTTPException(404, f"no asset {asset!r}")
             return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})
+
+        icon = "/favicon.ico"
+
+        @self.router.get(icon, name="favicon", dependencies=self._dependencies(icon), include_in_schema=False)
+        def favicon() -> FileResponse:
+            """Where a browser looks for the icon of a page that names none (a JSON or CSV in a tab)."""
+            return FileResponse(
+                STATIC_DIR / FAVICON,
+                media_type="image/svg+xml",
+                headers={"Cache-Control": "public, max-age=86400"},
+            )

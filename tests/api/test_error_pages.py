@@ -39,3 +39,10 @@ def test_an_unknown_path_is_a_404_page_in_a_browser_and_json_otherwise(sqlite_ap
 def test_a_post_from_a_browser_keeps_the_json_error(sqlite_api: Api) -> None:
     answer = sqlite_api.client.post("/reports", headers=sqlite_api.auth("planner") | BROWSER, json=[])
     assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden"
+
+
+def test_the_icon_is_served_to_anyone(sqlite_api: Api) -> None:
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        answer = sqlite_api.client.get(path)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("image/svg+xml")
+        assert answer.content.startswith(b"<svg")
