@@ -20,9 +20,8 @@ from urllib.request import urlopen
 import pytest
 
 from hotspots.accounts import Role, add_user
-from tests.map.conftest import ARTIFACTS, MapServer, wait_until
-
-pytestmark = pytest.mark.browser
+from scripts.screenshots import IDLE, wait_until
+from tests.map.conftest import ARTIFACTS, MapServer
 
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "projector": {"width": 1440, "height": 900}}
 PASSWORD = "pages-test-password-1"
@@ -155,8 +154,6 @@ class Visit:
 
 @pytest.fixture(scope="session")
 def role_users(map_server: MapServer) -> dict[Role, str]:
-    if not map_server.real_app:
-        pytest.skip("the pages need the API app (login, start page, lists)")
     names = {role: f"pages-{role.value}" for role in Role}
     for role, name in names.items():
         add_user(map_server.demo.engine, name, role, password=PASSWORD)
@@ -201,5 +198,5 @@ def test_a_browser_without_a_session_goes_to_the_login_page_and_back(
     visit.page.fill("#password", PASSWORD)
     visit.page.click("button[type=submit]")
     visit.page.wait_for_url(f"{map_server.url}{target}")
-    wait_until(visit.page, "() => !!(window.hotspotsMap && window.hotspotsMap.idle())")
+    wait_until(visit.page, IDLE)
     assert visit.problems == [], "\n".join(visit.problems)
