@@ -4,7 +4,8 @@ folium writes the page skeleton (map, basemap, layer control, fullscreen) and on
 overlay; ``static/hotspots-map.js`` draws the overlays (vector tiles with Leaflet.VectorGrid, or inline
 GeoJSON in the offline file) and the controls. Every script and stylesheet folium would load from a CDN
 is replaced by the app's own ``/static`` copies, so the page loads nothing from outside but the optional
-basemap. Palettes live here, labels in :mod:`hotspots.words`; both reach the browser as JSON.
+basemap. Palettes live in :mod:`maps.symbology`, labels in :mod:`hotspots.words`; both reach the browser
+as JSON. (Over 400 lines because the served page and its offline twin share every builder here.)
 
 Usage (needs a store, so not a doctest)::
 
@@ -37,9 +38,9 @@ from hotspots.config import Settings
 from hotspots.measures import Measure
 from hotspots.priorities import PriorityEntry
 from hotspots.query import week_name
-from hotspots.stats.emerging import CATEGORIES
-from hotspots.words import BIN_KEYS, MAP, Language, emerging_label
+from hotspots.words import MAP, Language
 from maps.layers import WEEKLY_LAYERS, Layer, complete_weeks
+from maps.symbology import palette
 from maps.tilegrid import cell_rings_lnglat
 from maps.visits_layer import visits_layer
 
@@ -61,46 +62,6 @@ MAP_JS = (
 MAP_CSS = (("leaflet_css", "vendor/leaflet/leaflet.css"), ("hotspots_map_css", "hotspots-map.css"))
 FULLSCREEN_JS = (("Control.Fullscreen.js", "vendor/leaflet.fullscreen/Control.FullScreen.js"),)
 FULLSCREEN_CSS = (("Control.FullScreen.css", "vendor/leaflet.fullscreen/Control.FullScreen.css"),)
-
-#: ArcGIS's hot spot colours, so analysts read the bins as they know them.
-GI_BIN_COLOURS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", -1: "#c0ccbe", -2: "#849eba", -3: "#4575b5"}
-
-
-class Symbol(NamedTuple):
-    """A fill: colour and pattern (``solid``, ``hatch``, ``dots``, ``cross``) drawn over it."""
-
-    colour: str
-    pattern: str = "solid"
-
-
-#: Emerging hot spot classes after ArcGIS's Emerging Hot Spot Analysis renderer: hot in reds, cold in blues,
-#: the trends told apart by hue and pattern (solid for new/consecutive/intensifying/persistent, hatched for
-#: diminishing, dotted for sporadic, cross-hatched for oscillating, hatched brown/grey for historical),
-#: so no two classes differ only by a shade.
-EMERGING_SYMBOLS: dict[str, Symbol] = {
-    "new_hot": Symbol("#ff4b4b", "dots"),
-    "consecutive_hot": Symbol("#f46d43"),
-    "intensifying_hot": Symbol("#a50026"),
-    "persistent_hot": Symbol("#d73027"),
-    "diminishing_hot": Symbol("#fdae61", "hatch"),
-    "sporadic_hot": Symbol("#e7298a", "dots"),
-    "oscillating_hot": Symbol("#c51b7d", "cross"),
-    "historical_hot": Symbol("#8c510a", "hatch"),
-    "new_cold": Symbol("#4b7bff", "dots"),
-    "consecutive_cold": Symbol("#35978f"),
-    "intensifying_cold": Symbol("#053061"),
-    "persistent_cold": Symbol("#4575b4"),
-    "diminishing_cold": Symbol("#91bfdb", "hatch"),
-    "sporadic_cold": Symbol("#01665e", "dots"),
-    "oscillating_cold": Symbol("#762a83", "cross"),
-    "historical_cold": Symbol("#5e6e7e", "hatch"),
-}
-#: Reports per hexagon (lower bounds) and their colours (ColorBrewer Purples: no red, unlike Gi*).
-COUNT_STEPS = ((1, "#dadaeb"), (2, "#bcbddc"), (4, "#9e9ac8"), (8, "#756bb1"), (16, "#54278f"))
-#: Relative kernel density (lower bounds) and colours (ColorBrewer YlGnBu, a surface under the hexagons).
-HEAT_STEPS = ((0.0, "#edf8b1"), (0.1, "#c7e9b4"), (0.25, "#7fcdbb"), (0.5, "#41b6c4"), (0.75, "#225ea8"))
-#: Target cells of measures: a green outline, so the hexagons under them stay readable.
-MEASURE_COLOUR = "#1b7837"
 
 
 class PageQuery(NamedTuple):
@@ -222,28 +183,6 @@ class MapControls(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "HotspotsControls"
-
-
-def palette(text: Mapping[str, str], lang: Language) -> dict[str, Any]:
-    """Colours and their labels: the JS styles features and draws the legend from this one table."""
-    return {
-        "gi_bin": [
-            {"value": b, "colour": GI_BIN_COLOURS[b], "label": text[BIN_KEYS[b]]}
-            for b in (3, 2, 1, -1, -2, -3)
-        ],
-        "emerging": [
-            {
-                "value": code,
-                "colour": EMERGING_SYMBOLS[code].colour,
-                "pattern": EMERGING_SYMBOLS[code].pattern,
-                "label": emerging_label(code, lang),
-            }
-            for code in CATEGORIES[:-1]
-        ],
-        "measures": MEASURE_COLOUR,
-        "count": [{"value": low, "colour": colour, "label": f"≥ {low}"} for low, colour in COUNT_STEPS],
-        "heat": [{"value": low, "colour": colour, "label": f"≥ {low:.0%}"} for low, colour in HEAT_STEPS],
-    }
 
 
 def _resources(static_url: str, entries: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -5,6 +5,8 @@
  * `HotspotsMap.controls(map, config)`; palettes and labels come from the config.
  * No inline event handlers: everything is bound here (the page runs under a CSP with a nonce).
  * `window.hotspotsMap` exposes the drawn features for the browser tests and for debugging.
+ * One file of ~600 lines on purpose: overlays, popups, panels, legend and area names share one private
+ * `state` inside this closure; split files would have to publish it as a global.
  */
 (function () {
   "use strict";
