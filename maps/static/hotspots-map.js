@@ -199,11 +199,14 @@
     };
   }
 
-  function openPopup(latlng, content) {
+  /* `lift`: pixels the popup's tip stays above the point (a numbered marker's radius). */
+  function openPopup(latlng, content, lift) {
     if (narrow()) { state.panels.forEach(function (panel) { panel.fold(true); }); }
     var box = element("div", "hs-popups");
     box.appendChild(content);
-    state.popup = { box: box, popup: L.popup(popupOptions()).setLatLng(latlng).setContent(box) };
+    var options = popupOptions();
+    options.offset = L.point(0, 7 - (lift || 0));
+    state.popup = { box: box, popup: L.popup(options).setLatLng(latlng).setContent(box) };
     state.popup.popup.openOn(state.map);
   }
 
@@ -270,7 +273,7 @@
       place.reasons.forEach(function (reason) { list.appendChild(element("li", null, reason)); });
       box.appendChild(list);
       var marker = L.marker([place.lat, place.lon], { icon: icon, title: place.label });
-      marker.on("click", function () { openPopup(marker.getLatLng(), box); });
+      marker.on("click", function () { openPopup(marker.getLatLng(), box, 13); });
       marker.addTo(group);
     });
     return group;
