@@ -100,7 +100,7 @@ def priority_places(entries: Iterable[PriorityEntry]) -> list[PriorityPlace]:
 
 
 def measure_popups(
-    measures: Iterable[Measure], follow_ups: Mapping[int, Mapping[str, Any] | None], lang: str
+    measures: Iterable[Measure], follow_ups: Mapping[int, Mapping[str, Any] | None], lang: Language
 ) -> dict[str, dict[str, Any]]:
     """What a measure's popup says, by id: type, organisation, dates, and the follow-up's WDQ and
     reading (``hotspots.measures.follow_up``; None where it cannot be computed yet)."""

@@ -139,7 +139,7 @@ class MapFactory:
 
     @classmethod
     def _measure_popups(
-        cls, engine: Engine, settings: Settings, analysis: Analysis, lang: str
+        cls, engine: Engine, settings: Settings, analysis: Analysis, lang: Language
     ) -> dict[str, dict[str, Any]]:
         """Popups of the measures drawn: type, organisation, dates and follow-up (None until there is an
         'after' period to compare)."""
