@@ -15,15 +15,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from api.deps import REPORT_DATA, AreasDep, CurrentUser, EngineDep, SettingsDep
+from api.templating import templates
 from hotspots import audit, ingest
 from hotspots.errors import ImportRejected
 from hotspots.validation import API_OPTIONS
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA])
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 #: Errors listed on the page; the rejects file has them all.
 SHOWN_ERRORS = 50
 
