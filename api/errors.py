@@ -3,21 +3,27 @@
 422 details name the field (``query.window``, ``body.0.lat``) or, for imports, the row. Domain errors map to
 4xx here, so handlers never translate exceptions themselves. The catch-all logs the exception (type and
 traceback, never request bodies) and answers a generic 500.
+
+A browser (a GET that accepts ``text/html``) gets the same status as a page instead: 401 sends it to
+``/login?next=…`` and back, every other error is ``templates/error.html`` in Swedish. Programs, which ask
+for JSON or anything (``*/*``), keep the JSON shape.
 """
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.templating import templates
 from hotspots.errors import (
     ConfigError,
     EmptyData,
@@ -31,6 +37,25 @@ from hotspots.query import InvalidQuery
 from hotspots.visits import VisitError
 
 log = logging.getLogger("hotspots.api")
+
+#: Headings of the HTML error page by status (others: ``PAGE_TITLE_DEFAULT``).
+PAGE_TITLES = {
+    400: "Felaktig förfrågan",
+    403: "Ingen behörighet",
+    404: "Sidan finns inte",
+    405: "Otillåten metod",
+    422: "Ogiltig förfrågan",
+    429: "För många försök",
+    500: "Något gick fel",
+    503: "Tjänsten svarar inte just nu",
+}
+PAGE_TITLE_DEFAULT = "Fel"
+#: What the page says when the error's message is HTTP's own English phrase ("Not Found").
+PAGE_TEXTS = {
+    404: "Adressen finns inte i tjänsten. Kontrollera länken eller börja om från startsidan.",
+    405: "Sidan kan inte öppnas så här.",
+}
+INVALID_REQUEST = "Ogiltig förfrågan / invalid request"
 
 #: Longest value echoed back in an import row error (the value may be a whole free-text note).
 MAX_ECHOED_VALUE = 200
@@ -117,43 +142,89 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def wants_page(request: Request) -> bool:
+    """A browser navigating (GET/HEAD accepting HTML), not a program asking for JSON or ``*/*``."""
+    accept = request.headers.get("accept", "")
+    return request.method in {"GET", "HEAD"} and "text/html" in accept and "application/json" not in accept
+
+
+def _target(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The error as a browser sees it: 401 to the login page and back, any other status as a page."""
+    if status == 401:
+        return RedirectResponse(f"/login?next={quote(_target(request), safe='')}", status_code=303)
+    page: HTMLResponse = templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": PAGE_TITLES.get(status, PAGE_TITLE_DEFAULT),
+            "message": _page_text(status, message),
+            "next": _target(request),
+        },
+        status_code=status,
+        headers=headers,
+    )
+    return page
+
+
+def _page_text(status: int, message: str) -> str:
+    """The Swedish half of a "sv / en" message, or the page's own words for HTTP's English phrase."""
+    if message == HTTPStatus(status).phrase:
+        return PAGE_TEXTS.get(status, "")
+    return message.split(" / ")[0]
+
+
+def _respond(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if wants_page(request):
+        return error_page(request, status, message, headers)
+    return error_response(status, code, message, details, headers)
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    if exc.status == 401 and request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-        # A browser opening the map or a list without a session goes to the login page and back.
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    return _respond(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers) if exc.headers else None
-    return error_response(
-        exc.status_code, _CODES.get(exc.status_code, "error"), str(exc.detail), headers=headers
-    )
+    status = exc.status_code
+    return _respond(request, status, _CODES.get(status, "error"), str(exc.detail), headers=headers)
 
 
 def invalid_request(details: list[ErrorDetail]) -> JSONResponse:
     """The one 422 body of a bad parameter, whether FastAPI's types or the domain's checks caught it."""
-    return error_response(422, "validation_error", "Ogiltig förfrågan / invalid request", details)
+    return error_response(422, "validation_error", INVALID_REQUEST, details)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return invalid_request(
-        [
-            ErrorDetail(field=".".join(str(part) for part in err["loc"]), reason=str(err["msg"]))
-            for err in exc.errors()
-        ]
-    )
+    details = [
+        ErrorDetail(field=".".join(str(part) for part in err["loc"]), reason=str(err["msg"]))
+        for err in exc.errors()
+    ]
+    return _respond(request, 422, "validation_error", INVALID_REQUEST, details)
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, InvalidQuery):
-        return invalid_request(
-            [ErrorDetail(field=f"query.{p.field}", value=p.value, reason=p.reason) for p in exc.problems]
-        )
+        details = [
+            ErrorDetail(field=f"query.{p.field}", value=p.value, reason=p.reason) for p in exc.problems
+        ]
+        return _respond(request, 422, "validation_error", INVALID_REQUEST, details)
     if isinstance(exc, ImportRejected):
         details = [
             ErrorDetail(row=e.row, field=e.field, value=str(e.value)[:MAX_ECHOED_VALUE], reason=e.reason)
@@ -161,28 +232,28 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         ]
         return error_response(422, "import_rejected", str(exc), details)
     if isinstance(exc, UnknownArea | NotFound):
-        return error_response(404, "not_found", str(exc))
+        return _respond(request, 404, "not_found", str(exc))
     if isinstance(exc, VisitError):
         details = [ErrorDetail(field=exc.field, reason=str(exc))]
         return error_response(exc.status, _CODES.get(exc.status, "error"), str(exc), details)
     if isinstance(exc, EmptyData | StatisticsError):
-        return error_response(422, "statistics_unavailable", str(exc))
+        return _respond(request, 422, "statistics_unavailable", str(exc))
     if isinstance(exc, ConfigError):
         log.error("configuration error: %s", exc)
-        return error_response(
-            500, "configuration_error", "Serverns konfiguration är felaktig / server misconfigured"
+        return _respond(
+            request, 500, "configuration_error", "Serverns konfiguration är felaktig / server misconfigured"
         )
-    return error_response(422, "invalid_request", str(exc))
+    return _respond(request, 422, "invalid_request", str(exc))
 
 
-async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
     log.error("store unavailable: %s", type(exc).__name__)
-    return error_response(503, "unavailable", "Databasen svarar inte / store unavailable")
+    return _respond(request, 503, "unavailable", "Databasen svarar inte / store unavailable")
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "Internt fel / internal error")
+    return _respond(request, 500, "internal_error", "Internt fel / internal error")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -167,6 +167,6 @@ def map_factory(analyses: AnalysisCache) -> MapFactory:
         analyses=analyses,
         route_dependencies=[
             ([{"path": "/map"}, {"path": "/tiles/{layer}/{z}/{x}/{y}.mvt"}], [STATISTICS]),
-            ([{"path": "/static/{asset:path}"}], [PUBLIC]),
+            ([{"path": "/static/{asset:path}"}, {"path": "/favicon.ico"}], [PUBLIC]),
         ],
     )

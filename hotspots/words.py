@@ -311,6 +311,19 @@ MAP = _table(
         "legend_heat": ("Relativ täthet", "Relative density"),
         "other_language": ("English", "Svenska"),
         "days": ("dagar", "days"),
+        "legend": ("Teckenförklaring", "Legend"),
+        "filters": ("Filter", "Filters"),
+        "organisation": ("Organisation", "Organisation"),
+        "dates": ("Period", "Period"),
+        "ongoing": ("pågår", "ongoing"),
+        "follow_up": ("Uppföljning", "Follow-up"),
+        "wdq": ("WDQ", "WDQ"),
+        "no_follow_up": ("ingen uppföljning ännu", "no follow-up yet"),
+        "week_note": (
+            "Veckans Gi* (rum–tid). Hexagoner utan rapporter veckan visas inte som hotspots.",
+            "The week's Gi* (space-time). Hexagons without reports that week are not shown as hot spots.",
+        ),
+        "window_note": ("Hela perioden, oavsett vald vecka.", "The whole window, whichever week is chosen."),
     }
 )
 #: The map's legend key of each Gi_Bin.

@@ -16,6 +16,7 @@ Usage (needs a store, so not a doctest)::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
@@ -39,6 +40,8 @@ from maps.tilegrid import BUFFER, TMS, HexagonLattice, cell_feature_ids, clip_ri
 BIN_PRECEDENCE = (3, 2, 1, -3, -2, -1)
 #: Heat cells below this share of the densest cell are not drawn (the KDE tail covers the whole lattice).
 HEAT_FLOOR = 0.02
+#: Prefix of the measures lattice's per-measure indicator columns (``measure_12``).
+MEASURE_COLUMN = "measure_"
 
 Columns = dict[str, np.ndarray]
 
@@ -67,6 +70,15 @@ def week_index(analysis: Analysis, week: str) -> int:
         reason = f"week {week} is outside the analysed weeks {first}..{last}"
         raise InvalidQuery([QueryProblem("week", week, reason)])
     return int(position)
+
+
+def complete_weeks(analysis: Analysis, today: date) -> pd.PeriodIndex:
+    """The analysis's weeks that are over: their Sunday is inside the window and before ``today``
+    (local). The current week, or a window ending mid-week, would show a part of a week as a week."""
+    assert analysis.params.end is not None  # resolved parameters
+    last_day = min(analysis.params.end, today - timedelta(days=1))
+    sundays = np.array([week.end_time.date() for week in analysis.weeks], dtype="datetime64[D]")
+    return analysis.weeks[sundays <= np.datetime64(last_day)]
 
 
 class HexagonLayer(NamedTuple):
@@ -101,16 +113,20 @@ def _cells_properties(sums: Mapping[str, np.ndarray]) -> Columns:
 def _hotspots(analysis: Analysis, week: int | None) -> tuple[npt.NDArray[np.bool_], Columns]:
     """Significant cells (Gi_Bin != 0) of the window, or of one week's space-time Gi*.
 
-    Bins are not summable, so each bin becomes an indicator column; the z-score rides along as a sum
-    that is only shown where a feature is a single cell.
+    In a week's view a hot cell without a report that week is left out: its space-time Gi* is hot
+    because of its neighbours and earlier weeks, and a hexagon drawn hot for a week in which nothing
+    happened there reads as an event. Bins are not summable, so each bin becomes an indicator column;
+    the z-score rides along as a sum that is only shown where a feature is a single cell.
     """
     if week is None:
         bins, z, count = analysis.gi.gi_bin, analysis.gi.z, analysis.count
+        drawn = bins != 0
     else:
         bins, z, count = analysis.emerging.bins[:, week], analysis.emerging.z[:, week], analysis.cube[:, week]
+        drawn = (bins < 0) | ((bins > 0) & (count > 0))
     columns: Columns = {f"bin{b}": (bins == b).astype(np.int64) for b in BIN_PRECEDENCE}
     columns.update(count=count.astype(np.int64), cells=np.ones(bins.size, dtype=np.int64), z=z)
-    return bins != 0, columns
+    return drawn, columns
 
 
 def _hotspots_properties(sums: Mapping[str, np.ndarray]) -> Columns:
@@ -189,12 +205,29 @@ def hexagon_lattice(analysis: Analysis, layer: Layer, week: int | None = None) -
 
 
 def measure_lattice(measures: Sequence[Measure], resolution: int) -> HexagonLattice:
-    """The target cells of ``measures`` with how many of them cover each cell (a loop over a few measures)."""
+    """The target cells of ``measures`` with how many of them cover each cell and, per measure, an
+    indicator column ``measure_<id>`` that names it in the popup (a loop over a few measures)."""
     targets = [m.target_cells(resolution) for m in measures]
     cells, count = np.unique(
         np.concatenate(targets) if targets else np.empty(0, np.uint64), return_counts=True
     )
-    return HexagonLattice(cells, {"measures": count.astype(np.int64)})
+    columns: Columns = {"measures": count.astype(np.int64)}
+    for measure, target in zip(measures, targets, strict=True):
+        columns[f"{MEASURE_COLUMN}{measure.id}"] = np.isin(cells, target).astype(np.int64)
+    return HexagonLattice(cells, columns)
+
+
+def _measures_properties(sums: Mapping[str, np.ndarray]) -> Columns:
+    """How many measures cover a hexagon and their ids ("3,7"), which the page's popup looks up."""
+    columns = [name for name in sums if name.startswith(MEASURE_COLUMN)]
+    present = np.zeros((sums["measures"].size, len(columns)), dtype=bool)
+    for i, name in enumerate(columns):
+        present[:, i] = sums[name] > 0
+    ids = np.asarray([name.removeprefix(MEASURE_COLUMN) for name in columns], dtype=object)
+    return {
+        "measures": present.sum(axis=1).astype(np.int64),
+        "ids": np.asarray([",".join(ids[row]) for row in present], dtype=str),
+    }
 
 
 def measures_key(measures: Sequence[Measure]) -> str:
@@ -220,20 +253,21 @@ def layer_tile(
         return area_outlines(analysis.areas).encode(tile)
     resolution = analysis.params.resolution
     assert resolution is not None  # resolved parameters
+    properties: Callable[[Mapping[str, np.ndarray]], Columns]
     if layer is Layer.measures:
         key = f"measures/{resolution}/{measures_key(measures)}"
         lattice = lattices.get(key, lambda: measure_lattice(measures, resolution))
-        return lattice.encode(tile, layer.value)
-    week = week if layer in WEEKLY_LAYERS else None
-    key = f"{analysis.etag}/{layer.value}/{week}"
-    hexagons = lattices.get(key, lambda: hexagon_lattice(analysis, layer, week)).select(tile)
+        properties = _measures_properties
+    else:
+        week = week if layer in WEEKLY_LAYERS else None
+        key = f"{analysis.etag}/{layer.value}/{week}"
+        lattice = lattices.get(key, lambda: hexagon_lattice(analysis, layer, week))
+        properties = HEXAGON_LAYERS[layer].properties
+    hexagons = lattice.select(tile)
     if hexagons.cells.size == 0:
         return mvt.EMPTY_TILE
     return mvt.encode_hexagon_layer(
-        layer.value,
-        hexagons.rings,
-        HEXAGON_LAYERS[layer].properties(hexagons.values),
-        ids=cell_feature_ids(hexagons.cells),
+        layer.value, hexagons.rings, properties(hexagons.values), ids=cell_feature_ids(hexagons.cells)
     )
 
 

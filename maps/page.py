@@ -4,7 +4,8 @@ folium writes the page skeleton (map, basemap, layer control, fullscreen) and on
 overlay; ``static/hotspots-map.js`` draws the overlays (vector tiles with Leaflet.VectorGrid, or inline
 GeoJSON in the offline file) and the controls. Every script and stylesheet folium would load from a CDN
 is replaced by the app's own ``/static`` copies, so the page loads nothing from outside but the optional
-basemap. Palettes live here, labels in :mod:`hotspots.words`; both reach the browser as JSON.
+basemap. Palettes live in :mod:`maps.symbology`, labels in :mod:`hotspots.words`; both reach the browser
+as JSON. (Over 400 lines because the served page and its offline twin share every builder here.)
 
 Usage (needs a store, so not a doctest)::
 
@@ -19,9 +20,11 @@ import base64
 import mimetypes
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import folium
 import folium.plugins
@@ -32,15 +35,18 @@ from jinja2 import Template
 
 from hotspots.analysis import Analysis
 from hotspots.config import Settings
+from hotspots.measures import Measure
 from hotspots.priorities import PriorityEntry
 from hotspots.query import week_name
-from hotspots.stats.emerging import CATEGORIES
-from hotspots.words import BIN_KEYS, MAP, Language, emerging_label
-from maps.layers import WEEKLY_LAYERS, Layer
+from hotspots.words import MAP, Language
+from maps.layers import WEEKLY_LAYERS, Layer, complete_weeks
+from maps.symbology import palette
 from maps.tilegrid import cell_rings_lnglat
 from maps.visits_layer import visits_layer
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: The app's icon under the static URL (every HTML page links it; browsers otherwise ask for /favicon.ico).
+FAVICON = "favicon.svg"
 #: Priority places drawn as numbered markers (the top of the list).
 PRIORITY_MARKERS = 10
 #: Weeks the slider steps through (the last N weekly steps of the analysis).
@@ -56,16 +62,6 @@ MAP_JS = (
 MAP_CSS = (("leaflet_css", "vendor/leaflet/leaflet.css"), ("hotspots_map_css", "hotspots-map.css"))
 FULLSCREEN_JS = (("Control.Fullscreen.js", "vendor/leaflet.fullscreen/Control.FullScreen.js"),)
 FULLSCREEN_CSS = (("Control.FullScreen.css", "vendor/leaflet.fullscreen/Control.FullScreen.css"),)
-
-#: ArcGIS's hot spot colours, so analysts read the bins as they know them.
-GI_BIN_COLOURS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", -1: "#c0ccbe", -2: "#849eba", -3: "#4575b5"}
-_PATTERN_COLOURS = ("#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272", "#fcbba1", "#fee0d2")
-_COLD_COLOURS = ("#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#c6dbef", "#deebf7")
-EMERGING_COLOURS = dict(zip(CATEGORIES[:-1], _PATTERN_COLOURS + _COLD_COLOURS, strict=True))
-#: Reports per hexagon (lower bounds) and their colours (ColorBrewer YlOrRd).
-COUNT_STEPS = ((1, "#ffffb2"), (2, "#fecc5c"), (4, "#fd8d3c"), (8, "#f03b20"), (16, "#bd0026"))
-#: Relative kernel density (lower bounds) and colours (ColorBrewer OrRd).
-HEAT_STEPS = ((0.0, "#fef0d9"), (0.1, "#fdcc8a"), (0.25, "#fc8d59"), (0.5, "#e34a33"), (0.75, "#b30000"))
 
 
 class PageQuery(NamedTuple):
@@ -100,6 +96,41 @@ def priority_places(entries: Iterable[PriorityEntry]) -> list[PriorityPlace]:
             e.dosage.get("7d", {}).get("minutes", 0),
         )
         for e in entries
+    ]
+
+
+def measure_popups(
+    measures: Iterable[Measure], follow_ups: Mapping[int, Mapping[str, Any] | None], lang: Language
+) -> dict[str, dict[str, Any]]:
+    """What a measure's popup says, by id: type, organisation, dates, and the follow-up's WDQ and
+    reading (``hotspots.measures.follow_up``; None where it cannot be computed yet)."""
+    out: dict[str, dict[str, Any]] = {}
+    for measure in measures:
+        result = follow_ups.get(measure.id)
+        out[str(measure.id)] = {
+            "type": measure.type,
+            "organisation": measure.organisation,
+            "start": measure.start.isoformat(),
+            "end": measure.end.isoformat() if measure.end else None,
+            "wdq": None if result is None else result["wdq"],
+            "reading": None if result is None else result["reading"][lang],
+        }
+    return out
+
+
+def area_labels(analysis: Analysis) -> list[dict[str, Any]]:
+    """Each area's name with a point inside it (not the centroid, which a bent area can miss) and its
+    bounds [south, west, north, east], beside which the page places the name where nothing else is."""
+    frame = analysis.areas.frame
+    geometry = np.asarray(frame.geometry)
+    points = shapely.point_on_surface(geometry)
+    inside = np.round(np.column_stack((shapely.get_y(points), shapely.get_x(points))), 6).tolist()
+    west, south, east, north = np.round(shapely.bounds(geometry), 6).T.tolist()
+    return [
+        {"name": name, "kind": kind, "inside": point, "bounds": [s, w, n, e]}
+        for name, kind, point, s, w, n, e in zip(
+            frame["name"], frame["kind"], inside, south, west, north, east, strict=True
+        )
     ]
 
 
@@ -154,22 +185,6 @@ class MapControls(MacroElement):
         self._name = "HotspotsControls"
 
 
-def palette(text: Mapping[str, str], lang: Language) -> dict[str, Any]:
-    """Colours and their labels: the JS styles features and draws the legend from this one table."""
-    return {
-        "gi_bin": [
-            {"value": b, "colour": GI_BIN_COLOURS[b], "label": text[BIN_KEYS[b]]}
-            for b in (3, 2, 1, -1, -2, -3)
-        ],
-        "emerging": [
-            {"value": code, "colour": colour, "label": emerging_label(code, lang)}
-            for code, colour in EMERGING_COLOURS.items()
-        ],
-        "count": [{"value": low, "colour": colour, "label": f"≥ {low}"} for low, colour in COUNT_STEPS],
-        "heat": [{"value": low, "colour": colour, "label": f"≥ {low:.0%}"} for low, colour in HEAT_STEPS],
-    }
-
-
 def _resources(static_url: str, entries: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(name, f"{static_url}/{path}") for name, path in entries]
 
@@ -182,7 +197,7 @@ def _new_map(analysis: Analysis, settings: Settings, text: Mapping[str, str], st
         location=[(south + north) / 2, (west + east) / 2],
         zoom_start=13,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # hotspots-map.js adds a metric-only scale
         max_zoom=18,
     )
     fmap.default_js = _resources(static_url, MAP_JS)
@@ -190,8 +205,9 @@ def _new_map(analysis: Analysis, settings: Settings, text: Mapping[str, str], st
     root = fmap.get_root()
     assert isinstance(root, Figure)
     root.title = text["title"]
-    # An empty icon: browsers otherwise request /favicon.ico, a 404 in the console of every visit.
-    root.header.add_child(Element('<link rel="icon" href="data:,">'), name="favicon")
+    root.header.add_child(
+        Element(f'<link rel="icon" type="image/svg+xml" href="{static_url}/{FAVICON}">'), name="favicon"
+    )
     if settings.basemap_url:
         folium.TileLayer(
             settings.basemap_url, attr=settings.basemap_attribution, name=text["basemap"], max_zoom=19
@@ -210,14 +226,22 @@ def _finish(fmap: folium.Map, text: Mapping[str, str], priorities: Sequence[Prio
         spec = {"name": "priorities", "kind": "markers", "data": [place._asdict() for place in priorities]}
         Overlay(spec, text["priorities"]).add_to(fmap)
         visits_layer(priorities, text).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
     MapControls().add_to(fmap)
 
 
 def _controls_config(
-    analysis: Analysis, settings: Settings, query: PageQuery, text: Mapping[str, str], *, filters: bool
+    analysis: Analysis,
+    settings: Settings,
+    query: PageQuery,
+    text: Mapping[str, str],
+    *,
+    filters: bool,
+    measures: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What the controls need: labels, palettes, filter choices and the weeks of the slider."""
+    """What the controls need: labels, palettes, filter choices, the complete weeks of the slider,
+    area labels and the measures' popups."""
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
     taxonomy = settings.taxonomy
     window = str(query.filters.get("window", analysis.params.window))
     days = window.removesuffix("d")
@@ -234,7 +258,9 @@ def _controls_config(
         "sources": [{"id": t.id, "label": t.label(query.lang)} for t in taxonomy.sources],
         "category": list(query.filters.get("category") or []),
         "source": list(query.filters.get("source") or []),
-        "weeks": [week_name(week) for week in analysis.weeks[-WEEK_STEPS:]],
+        "weeks": [week_name(week) for week in complete_weeks(analysis, today)[-WEEK_STEPS:]],
+        "areas": area_labels(analysis),
+        "measures": dict(measures or {}),
     }
 
 
@@ -246,14 +272,17 @@ def build_map(
     tiles_url: str,
     static_url: str,
     priorities: Sequence[PriorityPlace] | None = None,
+    measures: Mapping[str, Any] | None = None,
 ) -> folium.Map:
     """The served map: every hexagon and area layer as vector tiles from ``tiles_url`` with the page's filters.
 
-    ``priorities`` are drawn as numbered markers; the caller passes them from ``hotspots.priorities``.
+    ``priorities`` are drawn as numbered markers; the caller passes them from ``hotspots.priorities``,
+    and ``measures`` (``measure_popups``) for the measures layer's popups.
     """
     text = MAP[query.lang]
     fmap = _new_map(analysis, settings, text, static_url)
-    PageConfig(_controls_config(analysis, settings, query, text, filters=True)).add_to(fmap)
+    config = _controls_config(analysis, settings, query, text, filters=True, measures=measures)
+    PageConfig(config).add_to(fmap)
     query_string = urlencode(dict(query.filters), doseq=True)
     layers = (
         (Layer.areas, True, False),
@@ -294,10 +323,17 @@ def build_page(
     static_url: str,
     nonce: str,
     priorities: Sequence[PriorityPlace] | None = None,
+    measures: Mapping[str, Any] | None = None,
 ) -> str:
     """The served page's HTML, its inline blocks carrying ``nonce``."""
     fmap = build_map(
-        analysis, settings, query, tiles_url=tiles_url, static_url=static_url, priorities=priorities
+        analysis,
+        settings,
+        query,
+        tiles_url=tiles_url,
+        static_url=static_url,
+        priorities=priorities,
+        measures=measures,
     )
     return add_nonce(fmap.get_root().render(), nonce)
 
@@ -382,7 +418,11 @@ def inline_assets(html: str, static_dir: Path = STATIC_DIR, static_url: str = "s
         )
         return f"<style>{css}</style>"
 
+    def icon(match: re.Match[str]) -> str:
+        return f'{match.group(1)}{data_url(static_dir / match.group(2))}"'
+
     html = re.sub(rf'<script src="{prefix}/([^"]+)"></script>', script, html)
+    html = re.sub(rf'(<link rel="icon" [^>]*href="){prefix}/([^"]+)"', icon, html)
     return re.sub(rf'<link rel="stylesheet" href="{prefix}/([^"]+)"/>', stylesheet, html)
 
 
@@ -391,9 +431,13 @@ def _data_uri(base: Path, match: re.Match[str]) -> str:
     target = match.group(2)
     if target.startswith(("data:", "http:", "https:", "#")):
         return match.group(0)
-    file = base / target
+    return f"url({data_url(base / target)})"
+
+
+def data_url(file: Path) -> str:
+    """A file as a ``data:`` URL (the offline map and the report carry their icon and images inline)."""
     kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    return f"url(data:{kind};base64,{base64.b64encode(file.read_bytes()).decode()})"
+    return f"data:{kind};base64,{base64.b64encode(file.read_bytes()).decode()}"
 
 
 def standalone_page(

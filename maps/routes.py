@@ -25,7 +25,7 @@ Endpoints (``add_*`` flags switch the optional ones off):
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import morecantile
@@ -39,13 +39,21 @@ from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.lru import LRU
-from hotspots.measures import Measure, list_measures
+from hotspots.measures import Measure, MeasureError, follow_up, list_measures
 from hotspots.priorities import build_priorities
 from hotspots.words import Language
 from maps import mvt
 from maps.http import etag_matches, strong_etag
 from maps.layers import WEEKLY_LAYERS, Layer, LayerLattices, layer_tile, measures_key, week_index
-from maps.page import PRIORITY_MARKERS, STATIC_DIR, PageQuery, build_page, priority_places
+from maps.page import (
+    FAVICON,
+    PRIORITY_MARKERS,
+    STATIC_DIR,
+    PageQuery,
+    build_page,
+    measure_popups,
+    priority_places,
+)
 from maps.query import FilterQuery
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -128,6 +136,21 @@ class MapFactory:
         """Measures in force at some time in the analysis window."""
         assert analysis.params.end is not None  # resolved parameters
         return list_measures(engine, active_between=(analysis.start.date(), analysis.params.end))
+
+    @classmethod
+    def _measure_popups(
+        cls, engine: Engine, settings: Settings, analysis: Analysis, lang: Language
+    ) -> dict[str, dict[str, Any]]:
+        """Popups of the measures drawn: type, organisation, dates and follow-up (None until there is an
+        'after' period to compare)."""
+        measures = cls._measures(engine, analysis)
+        follow_ups: dict[int, dict[str, Any] | None] = {}
+        for measure in measures:
+            try:
+                follow_ups[measure.id] = follow_up(engine, measure, settings=settings)
+            except MeasureError:
+                follow_ups[measure.id] = None
+        return measure_popups(measures, follow_ups, lang)
 
     def tiles(self) -> None:
         path = "/tiles/{layer}/{z}/{x}/{y}.mvt"
@@ -220,6 +243,7 @@ class MapFactory:
                 static_url=f"{self.router_prefix}/static",
                 nonce=nonce,
                 priorities=priority_places(priorities),
+                measures=self._measure_popups(engine, settings, analysis, lang),
             )
             return HTMLResponse(
                 html,
@@ -245,3 +269,14 @@ class MapFactory:
             if file is None:
                 raise HTTPException(404, f"no asset {asset!r}")
             return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})
+
+        icon = "/favicon.ico"
+
+        @self.router.get(icon, name="favicon", dependencies=self._dependencies(icon), include_in_schema=False)
+        def favicon() -> FileResponse:
+            """Where a browser looks for the icon of a page that names none (a JSON or CSV in a tab)."""
+            return FileResponse(
+                STATIC_DIR / FAVICON,
+                media_type="image/svg+xml",
+                headers={"Cache-Control": "public, max-age=86400"},
+            )

@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.patches import Patch
 from PIL import Image
 from pypdf import PdfReader
 from tinyhtml5.parser import HTMLParser
@@ -150,14 +153,22 @@ def test_pdf_footer_has_page_numbers_generation_time_and_parameters(pdf_pages: l
         assert parameter in method
 
 
+def test_pdf_pages_are_full_but_the_last(pdf_pages: list[str]) -> None:
+    """Tables flow on: no page carries only a few rows of a table that began on the page before."""
+    lengths = [len(page) for page in pdf_pages]
+    median = sorted(lengths)[len(lengths) // 2]
+    assert all(n >= 0.5 * median for n in lengths[:-1]), lengths
+
+
 def test_html_is_valid_and_self_contained(html: str) -> None:
     parser = HTMLParser(namespace_html_elements=False)
     tree = parser.parse(html)
     assert parser.errors == []
     assert tree.find("head/title") is not None and tree.get("lang") == "sv"
     links = [(el.tag, attr, el.get(attr)) for el in tree.iter() for attr in ("src", "href") if el.get(attr)]
-    assert links and all(value.startswith(("data:image/png;base64,", "#")) for _, _, value in links)
-    assert not tree.findall(".//script") and not tree.findall(".//link")
+    images = ("data:image/png;base64,", "data:image/svg+xml;base64,", "#")  # figures, the icon, anchors
+    assert links and all(value.startswith(images) for _, _, value in links)
+    assert not tree.findall(".//script") and not tree.findall(".//link[@rel='stylesheet']")
     assert not re.search(r"https?://", html)
     assert "url(" not in "".join(style.text or "" for style in tree.iter("style"))
     assert len(tree.findall(".//section[@class='area']")) == 6
@@ -248,3 +259,31 @@ def test_cli_writes_the_report(store: DemoStore, tmp_path: Path, monkeypatch: py
         assert result.exit_code == 1 and "ISO week" in result.stderr
     finally:
         get_settings.cache_clear()
+
+
+def test_area_names_on_the_municipality_map_do_not_collide(store: DemoStore) -> None:
+    """At the scale of the whole municipality Varberga's and Oxhagen's names, on their own points, overlap;
+    placed by the report they overlap neither each other nor the legend."""
+    frame = store.areas.frame
+    partnership = frame[frame["kind"] == "partnership"]
+    anchors = shapely.get_coordinates(partnership.geometry.representative_point().to_numpy())
+    x, y = charts._TO_METRIC.transform(anchors[:, 0], anchors[:, 1])
+    fig = charts._figure((10.0, 7.0))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    # The scale of the report's map of the rest of the municipality: about 20 km across.
+    ax.set_xlim(x.mean() - 10_000, x.mean() + 10_000)
+    ax.set_ylim(y.mean() - 7000, y.mean() + 7000)
+    ax.set_aspect("equal")
+    legend = ax.legend(handles=[Patch(label="hotspot 99 %")], loc="upper left", fontsize=6)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    naive = [
+        ax.annotate(name, (px, py), ha="center", va="center", fontsize=6.5).get_window_extent(renderer)
+        for name, px, py in zip(partnership["name"], x, y, strict=True)
+    ]
+    assert any(a.overlaps(b) for i, a in enumerate(naive) for b in naive[i + 1 :])
+    for text in list(ax.texts):
+        text.remove()
+    boxes = charts.place_labels(ax, list(partnership["name"]), x, y, [legend])
+    assert len(boxes) == len(partnership)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert not any(box.overlaps(legend.get_window_extent(renderer)) for box in boxes)

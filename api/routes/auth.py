@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
@@ -22,11 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ANY_ROLE, PUBLIC, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
 from api.security import SESSION_COOKIE, PasswordChecks, read_session, sign_session
+from api.templating import templates
 from hotspots import accounts, audit, throttle
 from hotspots.accounts import Role, User
 
 router = APIRouter(tags=["auth"])
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 _BAD_LOGIN = "Fel användarnamn eller lösenord."
 _TOO_MANY = "För många misslyckade försök. Vänta en stund och försök igen."
@@ -152,19 +150,19 @@ def me(user: CurrentUser) -> Me:
 
 #: What each role opens from the start page, in the order they use it (admin sees every link).
 START_LINKS: tuple[tuple[str, str, frozenset[Role]], ...] = (
-    ("/map", "Karta / map", frozenset({Role.EST, Role.ANALYST})),
+    ("/map", "Karta", frozenset({Role.EST, Role.ANALYST})),
     (
         "/priorities?format=html",
-        "Prioriterade platser (mobil) / priority list",
+        "Prioriterade platser (mobil)",
         frozenset({Role.EST, Role.ANALYST, Role.FIELD}),
     ),
-    ("/report/weekly", "Veckans lägesbild / weekly report", frozenset({Role.EST, Role.ANALYST})),
+    ("/report/weekly", "Veckans lägesbild", frozenset({Role.EST, Role.ANALYST})),
     ("/exports/cells.geojson", "Export: GeoJSON (QGIS)", frozenset({Role.EST, Role.ANALYST, Role.PLANNER})),
     ("/exports/cells.gpkg", "Export: GeoPackage", frozenset({Role.EST, Role.ANALYST, Role.PLANNER})),
     ("/exports/cells.csv", "Export: CSV (Excel)", frozenset({Role.EST, Role.ANALYST, Role.PLANNER})),
-    ("/reports/upload", "Importera rapporter / upload reports", frozenset({Role.ANALYST})),
-    ("/reports", "Rapporter / reports (JSON)", frozenset({Role.ANALYST})),
-    ("/audit", "Granskningslogg / audit log", frozenset()),
+    ("/reports/upload", "Importera rapporter", frozenset({Role.ANALYST})),
+    ("/reports", "Rapporter (JSON)", frozenset({Role.ANALYST})),
+    ("/audit", "Granskningslogg (JSON)", frozenset()),
 )
 
 

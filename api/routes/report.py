@@ -21,7 +21,7 @@ from api.errors import responses
 from hotspots.query import parse_week, week_name
 from hotspots.weekly import last_complete_week
 from hotspots.words import Language
-from maps.report.weekly import render_weekly
+from maps.report.weekly import page_policy, render_weekly
 
 router = APIRouter(
     prefix="/report", tags=["report"], dependencies=[STATISTICS], responses=responses(401, 403, 422)
@@ -70,4 +70,6 @@ async def weekly(
     headers = cache_headers(etag)
     if format == "pdf":
         headers["Content-Disposition"] = f'inline; filename="lagesbild-{chosen}.pdf"'
+    else:
+        headers["Content-Security-Policy"] = page_policy(body)
     return Response(body, media_type=media, headers=headers)

@@ -15,10 +15,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from api.deps import REPORT_DATA, AreasDep, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
+from api.templating import templates
 from hotspots import audit, ingest
 from hotspots.errors import ImportRejected
 from hotspots.validation import API_OPTIONS
@@ -26,7 +26,6 @@ from hotspots.validation import API_OPTIONS
 router = APIRouter(
     prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA], responses=responses(401, 403)
 )
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 #: Errors listed on the page; the rejects file has them all.
 SHOWN_ERRORS = 50
 

@@ -23,11 +23,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox
 from pyproj import Transformer
 
 from hotspots import h3grid
@@ -142,18 +145,61 @@ def area_map_png(
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
-    anchors = shapely.get_coordinates(focused.geometry.representative_point().to_numpy())
-    label_x, label_y = _TO_METRIC.transform(anchors[:, 0], anchors[:, 1])
-    for name, x, y in zip(focused["name"], label_x, label_y, strict=True):
-        ax.annotate(name, (x, y), ha="center", fontsize=6.5, color="#202020", zorder=4,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})  # fmt: skip
-    _scale_bar(ax, x0, y0, x1, y1)
+    scale = _scale_bar(ax, x0, y0, x1, y1)
     present = sorted({int(b) for b in bins[drawn]}, reverse=True)
     handles = [Patch(facecolor=GI_BIN_COLOURS.get(b, REPORTED_COLOUR), edgecolor="#bbbbbb",
                      label=CHART_LEGEND[lang][b]) for b in present]  # fmt: skip
+    obstacles = [scale]
     if handles:
-        ax.legend(handles=handles, loc="upper left", fontsize=6, frameon=True, framealpha=0.85)
+        obstacles.append(
+            ax.legend(handles=handles, loc="upper left", fontsize=6, frameon=True, framealpha=0.85)
+        )
+    anchors = shapely.get_coordinates(focused.geometry.representative_point().to_numpy())
+    label_x, label_y = _TO_METRIC.transform(anchors[:, 0], anchors[:, 1])
+    place_labels(ax, list(focused["name"]), label_x, label_y, obstacles)
     return _png(fig)
+
+
+#: Where a label may go around its anchor, in points, tried in order: on it, above, below, beside, diagonal.
+LABEL_OFFSETS = (
+    (0, 0), (0, 9), (0, -9), (0, 17), (0, -17), (32, 0), (-32, 0), (26, 12), (-26, 12), (26, -12), (-26, -12),
+)  # fmt: skip
+
+
+def place_labels(
+    ax: Axes, names: Sequence[str], x: npt.ArrayLike, y: npt.ArrayLike, obstacles: Sequence[Artist] = ()
+) -> list[Bbox]:
+    """Area names placed where they overlap neither each other nor ``obstacles`` (legend, scale bar):
+    each tries ``LABEL_OFFSETS`` around its anchor in turn and keeps the first free place inside the map
+    (a small repel search over label boxes; a name that finds none stays on its anchor). Returns the
+    labels' boxes in display units."""
+    figure = ax.get_figure(root=True)
+    assert isinstance(figure, Figure)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    frame = ax.get_window_extent(renderer)
+    taken = [artist.get_window_extent(renderer) for artist in obstacles]
+    boxes: list[Bbox] = []
+    for name, px, py in zip(names, np.asarray(x, dtype=float), np.asarray(y, dtype=float), strict=True):
+        chosen: Bbox | None = None
+        for dx, dy in LABEL_OFFSETS:
+            label = _label(ax, name, (px, py), (dx, dy))
+            box = label.get_window_extent(renderer).padded(1.5)
+            inside = frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)
+            if inside and not any(box.overlaps(other) for other in taken):
+                chosen = box
+                break
+            label.remove()
+        if chosen is None:
+            chosen = _label(ax, name, (px, py), LABEL_OFFSETS[0]).get_window_extent(renderer)
+        taken.append(chosen)
+        boxes.append(chosen)
+    return boxes
+
+
+def _label(ax: Axes, name: str, anchor: tuple[float, float], offset: tuple[float, float]) -> Annotation:
+    return ax.annotate(name, anchor, xytext=offset, textcoords="offset points", ha="center", va="center",
+                       fontsize=6.5, color="#202020", zorder=4,
+                       bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})  # fmt: skip
 
 
 def _extent(
@@ -173,15 +219,16 @@ def _extent(
     return cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2
 
 
-def _scale_bar(ax: Axes, x0: float, y0: float, x1: float, y1: float) -> None:
-    """A scale bar of a round length, about a fifth of the map width, in the lower right corner."""
+def _scale_bar(ax: Axes, x0: float, y0: float, x1: float, y1: float) -> Artist:
+    """A scale bar of a round length, about a fifth of the map width, in the lower right corner (its
+    label is returned: labels keep clear of it)."""
     target = (x1 - x0) / 5
     length = max(v for v in (100, 200, 250, 500, 1000, 2000, 5000) if v <= max(target, 100))
     right, bottom = x1 - (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.05
     ax.plot([right - length, right], [bottom, bottom], color="#202020", linewidth=2, solid_capstyle="butt")
     label = f"{length // 1000} km" if length >= 1000 else f"{length} m"
-    ax.annotate(label, (right - length / 2, bottom), xytext=(0, 3), textcoords="offset points",
-                ha="center", fontsize=6)  # fmt: skip
+    return ax.annotate(label, (right - length / 2, bottom), xytext=(0, 3), textcoords="offset points",
+                       ha="center", fontsize=6)  # fmt: skip
 
 
 def weekly_counts_png(

@@ -155,6 +155,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[str] | None, Request]] = {
             "headers": {"Idempotency-Key": _key()},
         },
     ),
+    ("GET", "/favicon.ico"): (PUBLIC, lambda a: {"url": "/favicon.ico"}),
 }
 #: What a public route answers an anonymous caller: 200, but the login form's and logout's redirects.
 PUBLIC_STATUS = {("POST", "/login"): 303, ("POST", "/logout"): 303}

@@ -117,8 +117,11 @@ def open_page(browser: Any, map_server: MapServer) -> Iterator[Callable[..., tup
     """Open a map URL in a fresh context, logged in; returns (page, console errors)."""
     contexts: list[Any] = []
 
-    def open_(path: str, *, offline: bool = False, basemap: bool = True) -> tuple[Any, Console]:
-        context = browser.new_context(viewport=VIEWPORT)
+    def open_(
+        path: str, *, offline: bool = False, basemap: bool = True, size: tuple[int, int] | None = None
+    ) -> tuple[Any, Console]:
+        viewport = VIEWPORT if size is None else {"width": size[0], "height": size[1]}
+        context = browser.new_context(viewport=viewport)
         contexts.append(context)
         if offline:
             context.route("**/*", _only_loopback)

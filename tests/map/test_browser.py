@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from hotspots import h3grid
 from hotspots.analysis import Analysis
@@ -153,7 +154,11 @@ def test_week_slider_shows_one_weeks_space_time_hot_spots(map_server: MapServer,
         label = f"{week.start_time.isocalendar().year}-W{week.start_time.isocalendar().week:02d}"
         assert page.evaluate("() => hotspotsMap.week()") == label
         assert label in page.locator(".hs-week").inner_text()
-        assert_hotspots_match(page, analysis, analysis.emerging.bins[:, -steps], analysis.cube[:, -steps])
+        bins, counts = analysis.emerging.bins[:, -steps], analysis.cube[:, -steps]
+        # A cell hot only through its neighbours and past weeks, with no report that week, is not drawn.
+        shown = assert_hotspots_match(page, analysis, np.where((bins > 0) & (counts == 0), 0, bins), counts)
+        assert all(p["count"] > 0 for p in shown.values() if p["gi_bin"] > 0 and p["cells"] == 1)
+    assert "Hexagoner utan rapporter" in page.locator(".hs-legend").inner_text()
     assert console.errors == []
 
 
@@ -190,3 +195,82 @@ def test_offline_file_draws_every_hot_cell_from_inline_data(
     assert page.evaluate("() => hotspotsMap.drawn('areas')") == len(analysis.areas.frame)
     assert errors == []
     context.close()
+
+
+BOXES = """(selectors) => selectors.map((s) => [...document.querySelectorAll(s)]
+  .filter((n) => n.offsetParent !== null)
+  .map((n) => { const r = n.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }))"""
+
+
+def overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1440, 900)], ids=["phone", "projector"])
+def test_every_layer_on_keeps_legend_and_popups_clear_of_the_controls(
+    map_server: MapServer, open_page: OpenPage, size: tuple[int, int]
+) -> None:
+    page, console = open_page(f"/map?end={map_server.demo.end}", size=size)
+    width, height = size
+    # The layer list starts folded; open it, turn every overlay on, and unfold the legend.
+    page.hover(".leaflet-control-layers")
+    page.locator(".leaflet-control-layers-expanded").wait_for()
+    for box in page.locator(".leaflet-control-layers-overlays input[type=checkbox]").all():
+        if not box.is_checked():
+            box.check()
+    wait_until(page, IDLE)
+    page.mouse.move(width // 2, height - 60)  # leaving the layer list folds it again
+    legend_button = page.locator(".hs-legend-panel .hs-fold")
+    if legend_button.get_attribute("aria-expanded") == "false":
+        legend_button.click()
+    legend, filters = page.evaluate(BOXES, [".hs-legend-panel", ".hs-filters"])
+    left, top, right, bottom = legend[0]
+    assert min(left, top) >= 0 and right <= width and bottom <= height, "the legend leaves the screen"
+    assert not overlap(legend[0], filters[0]), "the legend covers the filters"
+    text = page.locator(".hs-legend").inner_text()
+    for title in ("Hotspot-analys (Gi*)", "Framväxande hotspots", "Rapporter per hexagon", "Relativ täthet"):
+        assert title in text
+    # Every emerging class has its own fill (colour or pattern): none told apart by a shade alone.
+    fills = page.evaluate(
+        "() => [...document.querySelectorAll('.hs-legend-section')].find(s => s.textContent.includes('Framväxande'))"
+        ".querySelectorAll('rect').length"
+    )
+    assert fills == 16
+    page.screenshot(path=str(ARTIFACTS / f"map-all-layers-{width}x{height}.png"))
+
+    # A popup opened on a hexagon at the far right pans clear of the controls on that side.
+    point = page.evaluate(
+        """() => {
+            let best = null;
+            for (const path of document.querySelectorAll('.leaflet-hs-hotspots-pane path')) {
+                const r = path.getBoundingClientRect();
+                const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                if (r.width > 4 && document.elementFromPoint(x, y) === path && (!best || x > best[0])) { best = [x, y]; }
+            }
+            return best;
+        }"""
+    )
+    assert point is not None
+    page.mouse.click(*point)
+    page.locator(".leaflet-popup-content").wait_for(timeout=5000)
+    page.wait_for_timeout(400)  # the pan animation
+    assert page.locator(".leaflet-popup").count() == 1, "one click, one popup"
+    (popup,), controls = page.evaluate(BOXES, [".leaflet-popup-content-wrapper", ".leaflet-control"])
+    assert not any(overlap(popup, control) for control in controls), "a control covers the popup"
+    assert min(popup[0], popup[1]) >= 0 and popup[2] <= width
+    page.screenshot(path=str(ARTIFACTS / f"map-popup-{width}x{height}.png"))
+    assert console.errors == []
+
+
+def test_scale_is_metric_only_and_area_names_are_on_the_map(
+    map_server: MapServer, open_page: OpenPage
+) -> None:
+    page, console = open_page(f"/map?end={map_server.demo.end}")
+    assert page.locator(".leaflet-control-scale-line").count() == 1
+    assert page.locator(".leaflet-control-scale-line").inner_text().endswith(("m", "km"))
+    names = set(page.locator(".hs-area-major span:not([hidden])").all_inner_texts())
+    frame = map_server.demo.areas.frame
+    assert names == set(frame.loc[frame["kind"] == "partnership", "name"])
+    labels = page.evaluate(BOXES, [".hs-area-major span", ".hs-priority"])
+    assert not any(overlap(a, b) for a in labels[0] for b in labels[1]), "a name covers a numbered marker"
+    assert console.errors == []

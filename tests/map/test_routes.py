@@ -4,6 +4,7 @@ page references nothing outside the app."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -21,9 +22,10 @@ import maps
 from hotspots import h3grid
 from hotspots.analysis import Analysis
 from hotspots.config import Settings
-from hotspots.measures import record_measure
+from hotspots.measures import follow_up, record_measure
+from hotspots.query import week_name
 from hotspots.store import open_store
-from maps.layers import HEAT_FLOOR
+from maps.layers import HEAT_FLOOR, complete_weeks
 from maps.page import PageQuery, standalone_map, standalone_page
 from maps.routes import MapFactory, page_csp
 from maps.tilegrid import TMS, cells_from_feature_ids, resolution_for_zoom
@@ -196,10 +198,10 @@ def test_measures_layer_draws_the_measures_in_force(demo_store: DemoStore, tmp_p
         url = f"/tiles/measures/14/{tile.x}/{tile.y}.mvt"
         before = client.get(url, params={"end": store.end})
         assert before.status_code == 204
-        record_measure(
+        measure = record_measure(
             store.engine,
-            type="patrol",
-            organisation="police",
+            type="patrullering",
+            organisation="Polisen",
             start=date(2026, 11, 1),
             lat=ORIGIN[1],
             lon=ORIGIN[0],
@@ -209,6 +211,53 @@ def test_measures_layer_draws_the_measures_in_force(demo_store: DemoStore, tmp_p
         assert after.status_code == 200
         features = mapbox_vector_tile.decode(after.content)["measures"]["features"]
         assert features and all(f["properties"]["measures"] == 1 for f in features)
+        assert {f["properties"]["ids"] for f in features} == {str(measure.id)}
+        # The page's popup for that id: type, organisation, dates and the follow-up's WDQ and reading.
+        page = client.get("/map", params={"end": store.end}).text
+        config = json.loads(re.search(r"HotspotsMap\.configure\((.*)\);", page).group(1))  # type: ignore[union-attr]
+        popup = config["measures"][str(measure.id)]
+        assert popup["type"] == "patrullering" and popup["organisation"] == "Polisen"
+        assert popup["start"] == "2026-11-01" and popup["end"] is None
+        expected = follow_up(store.engine, measure, settings=settings)
+        assert popup["wdq"] == expected["wdq"] and popup["reading"] == expected["reading"]["sv"]
+
+
+def test_a_weeks_view_draws_no_hot_cell_without_reports_that_week(
+    client: TestClient, map_server: MapServer
+) -> None:
+    analysis = map_server.analysis(window="28d")
+    bins, counts = analysis.emerging.bins, analysis.cube
+    # The demo has weeks where a cell is hot only through its neighbours: the case this guards.
+    week = int(np.argmax(((bins > 0) & (counts == 0)).sum(axis=0)))
+    assert ((bins[:, week] > 0) & (counts[:, week] == 0)).any()
+    iso = analysis.weeks[week].start_time.isocalendar()
+    features = decoded_features(
+        client,
+        "hotspots",
+        covering_tiles(analysis, 15),
+        end=map_server.demo.end,
+        week=f"{iso.year}-W{iso.week:02d}",
+    )
+    hot = [p for p in features.values() if p["gi_bin"] > 0]
+    assert hot and all(p["count"] > 0 for p in hot)
+    assert any(p["gi_bin"] < 0 for p in features.values()) == bool((bins[:, week] < 0).any())
+
+
+@pytest.mark.parametrize(
+    ("end", "today", "last"),
+    [
+        (date(2026, 11, 15), date(2026, 11, 30), "2026-W46"),  # a Sunday in the past: its week is over
+        (date(2026, 11, 15), date(2026, 11, 15), "2026-W45"),  # that Sunday is today: not over yet
+        (date(2026, 11, 18), date(2026, 11, 30), "2026-W46"),  # a window ending on a Wednesday
+    ],
+)
+def test_the_week_slider_ends_at_the_last_complete_week(
+    map_server: MapServer, end: date, today: date, last: str
+) -> None:
+    analysis = map_server.analysis(window="28d", end=end)
+    weeks = complete_weeks(analysis, today)
+    assert week_name(weeks[-1]) == last
+    assert len(weeks) >= len(analysis.weeks) - 1
 
 
 def test_page_loads_nothing_from_outside_and_nonces_every_inline_block(
