@@ -17,14 +17,15 @@ list must cost far less than the 50 ms p99 a phone in the field is promised (``b
 - it is shallow: FastAPI walks every dependency node on every request, cached or not, so the user and
   the derived context read the app's engine, settings and areas directly instead of injecting them;
 - it makes one database round trip, a primary-key read of the store's versions (:func:`store_versions`)
-  that the credential check and the ETag share. Blocking work (a cache miss, a credential lookup) is
-  handed to the thread pool explicitly.
+  that the credential check and the response cache share. Blocking work (finding the analysis, a
+  credential lookup) is handed to the thread pool explicitly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -101,7 +102,10 @@ def app_versions(app: Starlette) -> Versions:
     reader: VersionReader | None = app.state.version_reader
     if reader is None:
         reader = app.state.version_reader = VersionReader(app_engine(app))
-    return reader.read()
+    versions = reader.read()
+    analyses: AnalysisCache = app.state.analyses
+    analyses.versions.observe(versions.dataset)  # the clock of stale reads, beside the version watcher
+    return versions
 
 
 async def store_versions(request: Request) -> Versions:
@@ -296,19 +300,21 @@ class Derived:
         *,
         replayable: bool = True,
     ) -> Response:
-        """A conditional GET around the analysis: 304 when If-None-Match names the current ETag (before
-        anything is computed), else ``build``'s body, built in the thread pool once per ETag and kept in the
+        """A conditional GET around the analysis served now (the newest one, or one superseded for at most
+        ``max_staleness_s``): 304 when If-None-Match names its ETag, else ``build``'s body, built in the thread pool once per ETag and kept in the
         app's body cache (:mod:`api.cache`). A ``replayable`` response is offered to the response cache
         (:mod:`api.response_cache`); a route that must audit every read says ``replayable=False``."""
-        etag = derived_etag(self.versions.dataset, self.params, self.request.scope["path"], *variant)
-        raise_if_not_modified(self.request, etag)
-        body, media_type = await cached_body(
-            self.request,
-            etag,
-            lambda: build(analyse(self.engine, self.settings, self.areas, self.params, cache=self.analyses)),
+        analysis = await run_in_threadpool(
+            analyse, self.engine, self.settings, self.areas, self.params, cache=self.analyses
         )
-        response = Response(body, media_type=media_type, headers=cache_headers(etag) | (headers or {}))
-        if replayable:
+        etag = derived_etag(analysis.dataset_version, self.params, self.request.scope["path"], *variant)
+        raise_if_not_modified(self.request, etag)
+        body, media_type = await cached_body(self.request, etag, lambda: build(analysis))
+        headers = cache_headers(etag) | data_as_of(analysis) | (headers or {})
+        response = Response(body, media_type=media_type, headers=headers)
+        # A stale answer is not replayed: the replay is keyed by the versions read, and would outlive the
+        # background refresh until the next write.
+        if replayable and analysis.dataset_version >= self.versions.dataset:
             responses: ResponseCache = self.request.app.state.responses
             responses.offer(self.request, response, etag)
         return response
@@ -323,6 +329,16 @@ async def derived(request: Request, query: Annotated[AnalysisQuery, Query()], us
 
 
 DerivedDep = Annotated[Derived, Depends(derived)]
+
+
+def data_as_of(analysis: Analysis) -> dict[str, str]:
+    """What a derived response was computed from: the dataset version and how old its data read is."""
+    age = max(0, int((datetime.now(UTC) - analysis.computed_at).total_seconds()))
+    return {
+        "X-Dataset-Version": str(analysis.dataset_version),
+        "X-Data-As-Of": analysis.computed_at.isoformat(timespec="seconds"),
+        "Age": str(age),
+    }
 
 
 def cache_headers(etag: str) -> dict[str, str]:

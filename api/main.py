@@ -7,8 +7,10 @@ ADMIN_ONLY); the API key header ``X-API-Key`` serves programs, the ``/login`` fo
 Nothing that must be shared between workers lives in the process (sessions are signed cookies checked
 against the user's session generation, login attempts are counted in the store). ``create_app`` composes
 the app and owns its caches: the store engine, the analyses, bodies, credentials and replayed responses on
-``app.state``, the tiles and layer lattices on the map factory it is handed to. They are per worker and keyed by the store's versions,
-so they never serve stale data (the README's cache table lists every one, its key and what invalidates it).
+``app.state``, the tiles and layer lattices on the map factory it is handed to. They are per worker and
+keyed by the store's versions; derived data may lag a write by at most ``max_staleness_s``
+(``hotspots.analysis_cache``), and every analysis is computed once for the deployment
+(``hotspots.snapshots``). The README's cache table lists every cache, its key and what invalidates it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from api.deps import (
     PUBLIC,
     STATISTICS,
     NotModified,
+    app_engine,
     app_settings,
     app_versions,
     cache_headers,
@@ -59,6 +62,7 @@ from hotspots.analysis_cache import AnalysisCache
 from hotspots.config import Settings, get_settings
 from hotspots.lru import LRU
 from hotspots.store import LazyStore
+from hotspots.version_watch import VersionWatcher
 from maps.routes import MapFactory
 
 DESCRIPTION = """
@@ -90,13 +94,21 @@ TAGS = [
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """Freeze what start-up created (modules, classes, the app: ~250,000 objects that live as long as the
-    process) out of the cyclic garbage collector's reach: a full collection then walks thousands of
-    objects instead, and stops pausing a worker for ~150 ms, which showed as the p99 of cached lists."""
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the app's version watcher (new dataset versions pushed to the analysis cache's clock, so a
+    stale analysis is never served longer than ``max_staleness_s`` after the write), then freeze what
+    start-up created (modules, classes, the app: ~250,000 objects that live as long as the process) out of
+    the cyclic garbage collector's reach: a full collection then walks thousands of objects instead, and
+    stops pausing a worker for ~150 ms, which showed as the p99 of cached lists."""
+    analyses: AnalysisCache = app.state.analyses
+    watcher = app.state.version_watcher = VersionWatcher(app_engine(app), analyses.versions.observe)
+    watcher.start()
     gc.collect()
     gc.freeze()
-    yield
+    try:
+        yield
+    finally:
+        watcher.stop()
 
 
 async def _not_modified(_request: Request, exc: Exception) -> Response:
@@ -123,6 +135,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = effective
     app.state.store = LazyStore(effective, engine)
     app.state.version_reader = None  # created on first use (api.deps.app_versions)
+    app.state.version_watcher = None  # started by the lifespan (_lifespan)
     app.state.analyses = AnalysisCache()
     app.state.bodies = LRU[Body](64)
     app.state.credentials = CredentialCache()

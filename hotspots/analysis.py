@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -161,6 +161,8 @@ class Analysis:
     change: WeekOverWeek
     density: npt.NDArray[np.float64]
     reports_in_window: int
+    #: When the reports were read (UTC): the "data as of" of every page and the ``Age`` of a response.
+    computed_at: datetime
 
     @cached_property
     def etag(self) -> str:
@@ -275,18 +277,29 @@ def analyse(
     *,
     cache: AnalysisCache | None = None,
 ) -> Analysis:
-    """The analysis for ``params`` at the current dataset version: from ``cache`` when it holds it (and
-    kept there when computed), computed afresh without one."""
+    """The analysis for ``params`` at the current dataset version: from ``cache`` when it holds it (or an
+    older one, superseded for at most ``settings.max_staleness_s``), else a snapshot another worker stored,
+    else computed here and stored for the others (:mod:`hotspots.snapshots`); computed afresh without a
+    cache."""
     params = (params or AnalysisParams()).resolved(settings)
     if params.areas:  # the area filter only selects cells to show: share the whole-study-area result
         whole = analyse(engine, settings, areas, replace(params, areas=()), cache=cache)
         return replace(whole, params=params)
     if cache is None:
         return compute(engine, settings, areas, params)
+
+    def computed(version: int) -> Analysis:
+        return compute(engine, settings, areas, params, version)
+
+    from hotspots.snapshots import SnapshotSlot  # here: snapshots decode into this module's classes
+
+    if SnapshotSlot.shared(engine):  # one computation per version for every worker and host on the store
+        computed = partial(SnapshotSlot(engine, areas, params).obtain, compute=computed)
     return cache.get_or_compute(
         (str(engine.url), areas, params),
         lambda: dataset_version(engine),
-        lambda version: compute(engine, settings, areas, params, version),
+        computed,
+        max_staleness_s=settings.max_staleness_s,
     )
 
 
@@ -302,6 +315,7 @@ def compute(
         first_week.start_time.date(), datetime.min.time(), ZoneInfo(settings.timezone)
     )
     read_from = min(start, cube_start.astimezone(UTC))
+    read_at = datetime.now(UTC)
     reports = read_reports(
         engine,
         start=read_from,
@@ -376,6 +390,7 @@ def compute(
         change=change,  # type: ignore[arg-type]
         density=density,
         reports_in_window=int(in_window.sum()),
+        computed_at=read_at,
     )
 
 

@@ -24,8 +24,11 @@ computes the newest version next instead of one per version beside the unfinishe
 
 from __future__ import annotations
 
+import bisect
 import logging
+import math
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -55,6 +58,41 @@ def digest(result: Analysis) -> int:
     return value
 
 
+class VersionClock:
+    """When this process first saw each dataset version: how long an analysis has been superseded.
+
+    Fed by every versions read and by the app's :class:`~hotspots.version_watch.VersionWatcher`, which
+    sees a write within a fraction of a second, so an age is measured from the write, not from the next
+    request after a quiet hour."""
+
+    def __init__(self, keep: int = 4096) -> None:
+        self._versions: list[int] = []  # ascending
+        self._times: list[float] = []
+        self._forgotten = -1  # newest version dropped from the record (older ages are unknown)
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def observe(self, version: int, at: float | None = None) -> None:
+        with self._lock:
+            if self._versions and version <= self._versions[-1]:
+                return
+            self._versions.append(version)
+            self._times.append(time.monotonic() if at is None else at)
+            if len(self._versions) > self._keep:
+                self._forgotten = self._versions.pop(0)
+                self._times.pop(0)
+
+    def age(self, version: int) -> float:
+        """Seconds since a version newer than ``version`` was first seen (0 while it is the newest)."""
+        with self._lock:
+            if version < self._forgotten:
+                return math.inf
+            newer = bisect.bisect_right(self._versions, version)
+            if newer == len(self._versions):
+                return 0.0
+            return time.monotonic() - self._times[newer]
+
+
 @dataclass
 class _Slot:
     """The lock of one slot and how many requests hold or wait for it (dropped when none do, so arbitrary
@@ -73,7 +111,9 @@ class AnalysisCache:
         self.size = size
         self._entries: OrderedDict[tuple[Hashable, ...], tuple[Analysis, int]] = OrderedDict()
         self._computing: dict[tuple[Hashable, ...], _Slot] = {}
+        self._refreshing: set[tuple[Hashable, ...]] = set()
         self._lock = threading.Lock()
+        self.versions = VersionClock()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -87,11 +127,26 @@ class AnalysisCache:
         slot: tuple[Hashable, ...],
         version: Callable[[], int],
         compute: Callable[[int], Analysis],
+        *,
+        max_staleness_s: float = 0.0,
     ) -> Analysis:
         """The analysis of ``slot`` at the store's current ``version()``, computed by ``compute(version)``
-        on a miss (see the module docstring for the waiting rule)."""
-        if (hit := self._get((*slot, version()))) is not None:
-            return hit
+        on a miss; with ``max_staleness_s`` > 0 an older entry superseded for at most that long is served
+        at once while the newest version is computed in the background (see the module docstring)."""
+        current = version()
+        self.versions.observe(current)
+        newest = self._newest(slot)
+        if newest is not None and newest.dataset_version >= current:
+            return newest
+        fresh_enough = newest is not None and self.versions.age(newest.dataset_version) <= max_staleness_s
+        if newest is not None and max_staleness_s > 0 and fresh_enough:
+            self._refresh(slot, version, compute)
+            return newest
+        return self._compute(slot, version, compute)
+
+    def _compute(
+        self, slot: tuple[Hashable, ...], version: Callable[[], int], compute: Callable[[int], Analysis]
+    ) -> Analysis:
         with self._lock:
             computing = self._computing.setdefault(slot, _Slot())
             computing.users += 1
@@ -100,12 +155,12 @@ class AnalysisCache:
                 # The version again: writes may have landed while this request waited, and the newest
                 # version is what it should see (the requests that waited with it then find it cached).
                 current = version()
-                key = (*slot, current)
-                if (hit := self._get(key)) is not None:  # computed by the request this one waited for
-                    return hit
+                newest = self._newest(slot)
+                if newest is not None and newest.dataset_version >= current:  # computed by the one waited for
+                    return newest
                 result = compute(current)
                 with self._lock:
-                    self._entries[key] = (result, digest(result))
+                    self._entries[(*slot, result.dataset_version)] = (result, digest(result))
                     while len(self._entries) > self.size:
                         self._entries.popitem(last=False)
                 return result
@@ -114,6 +169,35 @@ class AnalysisCache:
                 computing.users -= 1
                 if not computing.users:
                     del self._computing[slot]
+
+    def _refresh(
+        self, slot: tuple[Hashable, ...], version: Callable[[], int], compute: Callable[[int], Analysis]
+    ) -> None:
+        """Compute the newest version of ``slot`` in a thread of its own, unless one already does."""
+        with self._lock:
+            if slot in self._refreshing:
+                return
+            self._refreshing.add(slot)
+
+        def run() -> None:
+            try:
+                self._compute(slot, version, compute)
+            except Exception:  # the next read tries again; a stale answer is still within its bound
+                logger.exception("refreshing an analysis in the background failed")
+            finally:
+                with self._lock:
+                    self._refreshing.discard(slot)
+
+        threading.Thread(target=run, name="analysis-refresh", daemon=True).start()
+
+    def _newest(self, slot: tuple[Hashable, ...]) -> Analysis | None:
+        """The newest entry of ``slot`` whose checksum holds; a tampered entry is dropped (and logged)."""
+        with self._lock:
+            keys = [key for key in self._entries if key[:-1] == slot]
+        for key in sorted(keys, key=lambda k: int(k[-1]), reverse=True):  # type: ignore[call-overload]
+            if (hit := self._get(key)) is not None:
+                return hit
+        return None
 
     def _get(self, key: tuple[Hashable, ...]) -> Analysis | None:
         """The entry for ``key`` if its checksum holds; a tampered entry is dropped (and logged)."""

@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
         description="Attribution shown for the basemap (HTML)",
     )
+    max_staleness_s: float = Field(
+        2.0,
+        ge=0,
+        description="Derived data (statistics, lists, tiles) may lag a write by this many seconds while the "
+        "new analysis is computed in the background; 0 = every read waits for it (tests, `hotspots compute`)",
+    )
     max_upload_bytes: int = Field(
         50_000_000, ge=1, description="Largest request body the API accepts (uploads, batches); larger -> 413"
     )

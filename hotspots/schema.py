@@ -236,3 +236,19 @@ visits = sa.Table(
     sa.Column("note", sa.Text(), nullable=True),  # shown to est and analysts only
     sa.Column("created_at", UtcTimestamp(), nullable=False),
 )
+
+# Finished analyses, one per (slot, dataset version): computed once for the deployment, loaded by every
+# other worker and host (hotspots.snapshots). The payload is an npz of arrays (never a pickle) with its
+# sha256; a row failing it is ignored and recomputed.
+analysis_snapshots = sa.Table(
+    "analysis_snapshots",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("slot", sa.String(64), nullable=False),  # sha256 of (areas, resolved parameters)
+    sa.Column("dataset_version", sa.BigInteger(), nullable=False),
+    sa.Column("params", sa.Text(), nullable=False),  # the parameters' repr, for people
+    sa.Column("created_at", UtcTimestamp(), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("payload", sa.LargeBinary(), nullable=False),
+    sa.UniqueConstraint("slot", "dataset_version", name="uq_analysis_snapshots_slot_version"),
+)

@@ -113,6 +113,8 @@ class LazyStore:
 
 
 DATASET_VERSION = "dataset_version"
+#: The PostgreSQL NOTIFY channel a version bump is announced on (:mod:`hotspots.version_watch` listens).
+VERSIONS_CHANNEL = "hotspots_versions"
 ACCOUNTS_VERSION = "accounts_version"
 VISITS_VERSION = "visits_version"
 
@@ -231,6 +233,8 @@ def bump_version(conn: Connection, key: str = DATASET_VERSION) -> int:
         insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
         conn.execute(insert(store_meta).values(key=key, value=0).on_conflict_do_nothing())
         conn.execute(increment)
+    if conn.dialect.name == "postgresql":  # delivered at commit, to every VersionWatcher's LISTEN
+        conn.execute(sa.select(sa.func.pg_notify(VERSIONS_CHANNEL, key)))
     return int(conn.execute(sa.select(store_meta.c.value).where(store_meta.c.key == key)).scalar_one())
 
 

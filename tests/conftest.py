@@ -93,6 +93,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _reads_wait_for_writes() -> Iterator[None]:
+    """Every test sees its own writes in derived answers (staleness 0: a read waits for the new
+    analysis); the tests of bounded staleness set their own ``max_staleness_s``."""
+    before = os.environ.get("HOTSPOTS_MAX_STALENESS_S")
+    os.environ["HOTSPOTS_MAX_STALENESS_S"] = "0"
+    yield
+    if before is None:
+        del os.environ["HOTSPOTS_MAX_STALENESS_S"]
+    else:
+        os.environ["HOTSPOTS_MAX_STALENESS_S"] = before
+
+
 def _pg_reachable() -> str | None:
     """None when the server answers, else the reason it does not."""
     try:

@@ -59,11 +59,13 @@ async def weekly(
     chosen = week_name(parse_week(week)) if week else last_complete_week(settings.timezone)  # 422: 2026-W60
     etag = f'"report-{versions.dataset}-{chosen}-{lang}-{format}"'
     raise_if_not_modified(request, etag)
+    current = settings.model_copy(update={"max_staleness_s": 0.0})
     body, media = await cached_body(
         request,
         etag,
         lambda: (
-            render_weekly(engine, settings, areas, chosen, lang=lang, fmt=format, cache=analyses),
+            # keyed by the version read: rendered from that version, never from a stale analysis
+            render_weekly(engine, current, areas, chosen, lang=lang, fmt=format, cache=analyses),
             MEDIA_TYPES[format],
         ),
     )
