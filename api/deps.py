@@ -23,6 +23,7 @@ list must cost far less than the 50 ms p99 a phone in the field is promised (``b
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -265,13 +266,24 @@ def raise_if_not_modified(request: Request, etag: str) -> None:
 
 
 async def cached_body(request: Request, etag: str, build: Callable[[], Body]) -> Body:
-    """The body for ``etag`` from the app's body cache, else built in the thread pool and kept."""
+    """The body for ``etag`` from the app's body cache, else built in the thread pool, once: requests
+    arriving while it is built await the same build (after a new dataset version every client asks for
+    the new list at once, and twenty copies of one build would starve the worker), then it is kept."""
     bodies: LRU[Body] = request.app.state.bodies
     body = bodies.get(etag)
-    if body is None:
-        body = await run_in_threadpool(build)
-        bodies.put(etag, body)
-    return body
+    if body is not None:
+        return body
+    building: dict[str, asyncio.Future[Body]] = request.app.state.building
+    pending = building.get(etag)
+    if pending is None:
+        pending = building[etag] = asyncio.ensure_future(run_in_threadpool(build))
+        try:
+            body = await asyncio.shield(pending)
+            bodies.put(etag, body)
+        finally:
+            del building[etag]
+        return body
+    return await asyncio.shield(pending)
 
 
 def derived_etag(version: int, params: AnalysisParams, *variant: Any) -> str:

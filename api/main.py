@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.version_watcher = None  # started by the lifespan (_lifespan)
     app.state.analyses = AnalysisCache()
     app.state.bodies = LRU[Body](64)
+    app.state.building = {}  # body builds in progress, by ETag (api.deps.cached_body)
     app.state.credentials = CredentialCache()
     app.state.responses = ResponseCache(effective)
     app.state.password_checks = PasswordChecks(effective.password_workers)

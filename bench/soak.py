@@ -37,6 +37,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
 import morecantile
 import numpy as np
 import sqlalchemy as sa
@@ -223,6 +224,14 @@ class Probe:
         self.unseen += 1
 
 
+def warm_up(port: int, key: str, workers: int) -> None:
+    """Every read a few times per worker before the clock starts: each worker's first analysis is start-up."""
+    for _ in range(4 * workers):
+        for target in READS.values():
+            response = httpx.get(f"http://127.0.0.1:{port}{target}", headers={"X-API-Key": key}, timeout=120)
+            response.raise_for_status()
+
+
 def drive(
     port: int, key: str, seconds: float, write_share: float, args: argparse.Namespace, probe: Probe | None
 ) -> tuple[Tally, float]:
@@ -261,6 +270,7 @@ def main() -> None:
         probe = Probe(url, port, key, args.probe_every, timeout_s=30.0)
         try:
             wait_ready(f"http://127.0.0.1:{port}")
+            warm_up(port, key, args.workers)
             baseline, _ = drive(port, key, args.baseline_seconds, 0.0, args, None)
             tally, elapsed = drive(port, key, args.seconds, args.write_share, args, probe)
         finally:

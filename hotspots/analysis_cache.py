@@ -18,8 +18,16 @@ Keys and invalidation:
   recomputed instead of served.
 
 One computation per slot at a time: concurrent misses wait for the running computation instead of
-starting their own, and when it ends they read the version again, so under a stream of writes a worker
-computes the newest version next instead of one per version beside the unfinished ones.
+starting their own, and take its result if it includes every write they saw; otherwise the next one
+computes the newest version, so under a stream of writes a worker computes one version after another,
+never one per waiter or per version. With a staleness bound, a waiter also takes a result superseded
+within the bound: it waits for at most the computation in progress.
+
+Bounded staleness (``max_staleness_s`` > 0, the server's default): a lookup that finds only an older
+entry serves it at once and computes the newest version in a background thread, as long as that entry
+was superseded (a newer version first seen by :class:`VersionClock`) at most ``max_staleness_s`` ago;
+after that, reads wait for the computation as with 0. So reads never queue behind a computation the
+bound allows them to skip, and no answer is staler than the bound plus one computation.
 """
 
 from __future__ import annotations
@@ -142,23 +150,31 @@ class AnalysisCache:
         if newest is not None and max_staleness_s > 0 and fresh_enough:
             self._refresh(slot, version, compute)
             return newest
-        return self._compute(slot, version, compute)
+        return self._compute(slot, current, version, compute, max_staleness_s)
 
     def _compute(
-        self, slot: tuple[Hashable, ...], version: Callable[[], int], compute: Callable[[int], Analysis]
+        self,
+        slot: tuple[Hashable, ...],
+        wanted: int,
+        version: Callable[[], int],
+        compute: Callable[[int], Analysis],
+        max_staleness_s: float = 0.0,
     ) -> Analysis:
         with self._lock:
             computing = self._computing.setdefault(slot, _Slot())
             computing.users += 1
         try:
             with computing.lock:
-                # The version again: writes may have landed while this request waited, and the newest
-                # version is what it should see (the requests that waited with it then find it cached).
-                current = version()
+                # What the computation waited for produced is enough if it includes every write this
+                # request saw; computing again for writes that landed while it waited would queue one
+                # computation per waiter under a stream of writes.
                 newest = self._newest(slot)
-                if newest is not None and newest.dataset_version >= current:  # computed by the one waited for
+                if newest is not None and (
+                    newest.dataset_version >= wanted
+                    or (max_staleness_s > 0 and self.versions.age(newest.dataset_version) <= max_staleness_s)
+                ):
                     return newest
-                result = compute(current)
+                result = compute(version())  # the newest version: the next waiters find it enough
                 with self._lock:
                     self._entries[(*slot, result.dataset_version)] = (result, digest(result))
                     while len(self._entries) > self.size:
@@ -181,7 +197,7 @@ class AnalysisCache:
 
         def run() -> None:
             try:
-                self._compute(slot, version, compute)
+                self._compute(slot, version(), version, compute)
             except Exception:  # the next read tries again; a stale answer is still within its bound
                 logger.exception("refreshing an analysis in the background failed")
             finally:

@@ -155,7 +155,7 @@ class Settings(BaseSettings):
         description="Attribution shown for the basemap (HTML)",
     )
     max_staleness_s: float = Field(
-        2.0,
+        3.0,
         ge=0,
         description="Derived data (statistics, lists, tiles) may lag a write by this many seconds while the "
         "new analysis is computed in the background; 0 = every read waits for it (tests, `hotspots compute`)",

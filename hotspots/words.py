@@ -136,7 +136,7 @@ PRIORITY_LIST = _table(
         "days": ("dagar", "days"),
         "open_in_maps": ("Öppna i kartappen", "Open in maps app"),
         "empty": ("Inga platser med rapporter i perioden.", "No places with reports in the period."),
-        "generated": ("Skapad", "Generated"),
+        "generated": ("Data per", "Data as of"),
         "dataset_version": ("dataversion", "data version"),
         "score_short": ("poäng", "score"),
         "show_on_map": ("Visa på kartan", "Show on map"),
@@ -274,7 +274,10 @@ WDQ_READINGS = _by_key(
 MAP = _table(
     {
         "title": ("Öppen narkotikahandel – lägesbild", "Open drug trade – situation picture"),
-        "period": ("{days} dagar t.o.m. {end}", "{days} days to {end}"),
+        "period": (
+            "{days} dagar t.o.m. {end} · data per {as_of}",
+            "{days} days to {end} · data as of {as_of}",
+        ),
         "basemap": ("Bakgrundskarta", "Basemap"),
         "areas": ("Områden (partnerskap och RegSO)", "Areas (partnership and RegSO)"),
         "hotspots": ("Hotspots (Gi*)", "Hot spots (Gi*)"),

@@ -230,6 +230,11 @@ def _finish(fmap: folium.Map, text: Mapping[str, str], priorities: Sequence[Prio
     MapControls().add_to(fmap)
 
 
+def data_as_of(analysis: Analysis, settings: Settings) -> str:
+    """When the analysis read the reports, in local time: derived data may lag a write by a few seconds."""
+    return analysis.computed_at.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _controls_config(
     analysis: Analysis,
     settings: Settings,
@@ -249,7 +254,7 @@ def _controls_config(
     return {
         "lang": query.lang,
         "text": dict(text),
-        "subtitle": text["period"].format(days=days, end=end),
+        "subtitle": text["period"].format(days=days, end=end, as_of=data_as_of(analysis, settings)),
         "palette": palette(text, query.lang),
         "filters": filters,
         "windows": sorted({*WINDOW_CHOICES, window}, key=lambda w: int(w.removesuffix("d"))),

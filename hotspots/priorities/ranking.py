@@ -162,7 +162,7 @@ def priority_list(
         area=areas.name_of(wanted[0]) if len(wanted) == 1 else None,
         lang=lang,
         dataset_version=analysis.dataset_version,
-        generated_at=datetime.now(analysis.end.tzinfo),
+        generated_at=analysis.computed_at,  # "data as of": when the analysis read the reports
         category_labels={t.id: t.label(lang) for t in taxonomy.categories},
         ranking=model,
         etag=hashlib.sha256(
