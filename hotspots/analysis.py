@@ -44,7 +44,7 @@ from hotspots.stats.gistar import GiStar
 from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density
 from hotspots.stats.moran import LocalMoran
 from hotspots.stats.weights import h3_weights
-from hotspots.store import dataset_version, read_reports
+from hotspots.store import dataset_version, read_reports, shared_store
 from hotspots.words import OUTSIDE_AREAS, OUTSIDE_KEY, Language
 
 #: Half-life of the time-decayed intensity: a report two weeks old counts half.
@@ -293,7 +293,7 @@ def analyse(
 
     from hotspots.snapshots import SnapshotSlot  # here: snapshots decode into this module's classes
 
-    if SnapshotSlot.shared(engine):  # one computation per version for every worker and host on the store
+    if shared_store(engine):  # one computation per version for every worker and host on the store
         computed = partial(SnapshotSlot(engine, areas, params).obtain, compute=computed)
     return cache.get_or_compute(
         (str(engine.url), areas, params),

@@ -70,12 +70,6 @@ class SnapshotSlot:
         self.params = params
         self.key = slot_hash(areas, params)
 
-    @staticmethod
-    def shared(engine: Engine) -> bool:
-        """Whether other processes can see this store (an in-memory SQLite database is private)."""
-        url = engine.url
-        return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
-
     def obtain(self, version: int, compute: Callable[[int], Analysis]) -> Analysis:
         """The analysis at ``version`` or newer: a stored snapshot, else computed by this worker while it
         holds the slot's lock (waiting for another worker's computation first, then loading its result)."""

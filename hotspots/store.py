@@ -210,6 +210,12 @@ def new_epoch(conn: Connection) -> int:
     return epoch
 
 
+def shared_store(engine: Engine) -> bool:
+    """Whether other processes can open this store (an in-memory SQLite database is one process's own)."""
+    url = engine.url
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
+
 def dataset_version(conn_or_engine: Engine | Connection) -> int:
     """A number that changes with every write; derived results (statistics, tiles) are cached by it."""
     stmt = sa.select(store_meta.c.value).where(store_meta.c.key == DATASET_VERSION)

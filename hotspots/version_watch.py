@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from hotspots.store import DATASET_VERSION, VERSIONS_CHANNEL
+from hotspots.store import DATASET_VERSION, VERSIONS_CHANNEL, shared_store
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ class VersionWatcher:
         self._conn: Any = None
 
     def start(self) -> None:
-        if self._thread is None:
+        """Start watching (not for an in-memory SQLite store: no other process can write to it)."""
+        if self._thread is None and shared_store(self.engine):
             self._thread = threading.Thread(target=self._run, name="version-watcher", daemon=True)
             self._thread.start()
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from hotspots import analysis, analysis_codec, ingest
 from hotspots.analysis import Analysis, AnalysisParams, analyse
 from hotspots.analysis_cache import AnalysisCache, digest
-from hotspots.areas import Areas
+from hotspots.areas import Areas, load_areas
 from hotspots.config import Settings
 from hotspots.schema import analysis_snapshots
 from hotspots.snapshots import KEEP_PER_SLOT, SnapshotSlot, computations
@@ -132,6 +132,13 @@ def test_a_damaged_snapshot_is_recomputed_and_old_versions_are_dropped(
     assert sorted(kept) == [first.dataset_version + KEEP_PER_SLOT, first.dataset_version + KEEP_PER_SLOT + 1]
 
 
-def test_an_in_memory_store_keeps_no_snapshots() -> None:
-    assert not SnapshotSlot.shared(sa.create_engine("sqlite://"))
-    assert SnapshotSlot.shared(sa.create_engine("sqlite:////tmp/x.db"))
+def test_an_in_memory_store_keeps_no_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(database_url="sqlite://", permutations=0)
+    engine = open_store(settings)
+    monkeypatch.setattr(
+        SnapshotSlot, "obtain", lambda *_a, **_k: pytest.fail("no snapshot of a private store")
+    )
+    result = analyse(engine, settings, load_areas(settings), PARAMS, cache=AnalysisCache())
+    assert result.dataset_version == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(analysis_snapshots)).scalar() == 0

@@ -17,6 +17,7 @@ from hotspots.analysis_cache import AnalysisCache, VersionClock
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.store import dataset_version, open_store
+from hotspots.version_watch import VersionWatcher
 from tests.reliability.conftest import write_reports_csv
 
 PARAMS = AnalysisParams(window="28d", permutations=0)
@@ -111,3 +112,31 @@ def test_the_clock_measures_from_the_first_sight_of_a_newer_version() -> None:
     clock.observe(7)
     clock.observe(8)  # 5 is forgotten: how long 4 has been superseded is no longer known
     assert clock.age(4) == float("inf")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_watcher_hears_of_a_write_through_another_engine_at_once(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, areas: Areas
+) -> None:
+    """Within a second, without a request: what makes "superseded since" the time of the write."""
+    url = request.getfixturevalue("store_url") if backend == "postgres" else f"sqlite:///{tmp_path / 'w.db'}"
+    settings = Settings(database_url=url)
+    engine, other = open_store(settings), open_store(settings)  # the app's, and another process's
+    heard: list[tuple[int, float]] = []
+    watcher = VersionWatcher(engine, lambda version: heard.append((version, time.monotonic())))
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not heard:
+            assert time.monotonic() < deadline, "the watcher never read the version"
+            time.sleep(0.02)
+        before = dataset_version(other)
+        _write(other, settings, areas, tmp_path, "watched")
+        written = time.monotonic()
+        while not any(version > before for version, _ in heard):
+            assert time.monotonic() - written < 1.0, "the write was not pushed within a second"
+            time.sleep(0.01)
+    finally:
+        watcher.stop()
+        engine.dispose()
+        other.dispose()
