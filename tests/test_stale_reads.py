@@ -18,6 +18,7 @@ from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.store import dataset_version, open_store
 from hotspots.version_watch import VersionWatcher
+from tests.conftest import _reset_postgres
 from tests.reliability.conftest import write_reports_csv
 
 PARAMS = AnalysisParams(window="28d", permutations=0)
@@ -119,7 +120,10 @@ def test_the_watcher_hears_of_a_write_through_another_engine_at_once(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, areas: Areas
 ) -> None:
     """Within a second, without a request: what makes "superseded since" the time of the write."""
-    url = request.getfixturevalue("store_url") if backend == "postgres" else f"sqlite:///{tmp_path / 'w.db'}"
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    if backend == "postgres":
+        url = request.getfixturevalue("pg_database")
+        _reset_postgres(url)
     settings = Settings(database_url=url)
     engine, other = open_store(settings), open_store(settings)  # the app's, and another process's
     heard: list[tuple[int, float]] = []
