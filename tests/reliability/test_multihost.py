@@ -67,6 +67,7 @@ def _start(address: str, database_url: str, log: Path) -> Host:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(log.parent),
         "HOTSPOTS_DATABASE_URL": database_url,
+        "HOTSPOTS_SECRET_KEY": os.environ["HOTSPOTS_SECRET_KEY"],
         "HOTSPOTS_PERMUTATIONS": "99",
         "HOTSPOTS_MAX_STALENESS_S": str(MAX_STALENESS_S),
     }
