@@ -24,6 +24,7 @@ list must cost far less than the 50 ms p99 a phone in the field is promised (``b
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -273,17 +274,22 @@ async def cached_body(request: Request, etag: str, build: Callable[[], Body]) ->
     body = bodies.get(etag)
     if body is not None:
         return body
-    building: dict[str, asyncio.Future[Body]] = request.app.state.building
+    # a thread-safe future: awaitable from whichever event loop the other requests run on
+    building: dict[str, concurrent.futures.Future[Body]] = request.app.state.building
     pending = building.get(etag)
-    if pending is None:
-        pending = building[etag] = asyncio.ensure_future(run_in_threadpool(build))
-        try:
-            body = await asyncio.shield(pending)
-            bodies.put(etag, body)
-        finally:
-            del building[etag]
-        return body
-    return await asyncio.shield(pending)
+    if pending is not None:
+        return await asyncio.wrap_future(pending)
+    pending = building[etag] = concurrent.futures.Future()
+    try:
+        body = await run_in_threadpool(build)
+    except BaseException as exc:
+        pending.set_exception(exc)
+        raise
+    finally:
+        building.pop(etag, None)
+    pending.set_result(body)
+    bodies.put(etag, body)
+    return body
 
 
 def derived_etag(version: int, params: AnalysisParams, *variant: Any) -> str:

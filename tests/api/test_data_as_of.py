@@ -1,0 +1,91 @@
+"""Derived answers say what they were computed from, may lag a write only within the staleness bound, and
+a stale answer is never replayed after the fresh one exists."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotspots.analysis import Analysis
+from hotspots.areas import Areas
+from tests.api.conftest import CLUSTER, END, SPARSE, Api, api_settings, make_api, report_json
+
+Q = {"end": END.isoformat(), "window": "28d"}
+
+
+@pytest.fixture
+def stale_api(tmp_path: Path, areas: Areas) -> Iterator[Api]:
+    """The seeded app on SQLite with a generous staleness bound (the suite's default is 0)."""
+    settings = api_settings(f"sqlite:///{tmp_path / 'store.db'}").model_copy(update={"max_staleness_s": 30.0})
+    api = make_api(settings, areas)
+    yield api
+    api.engine.dispose()
+
+
+def _summary(api: Api) -> tuple[int, dict[str, str]]:
+    response = api.client.get("/statistics/summary", headers=api.auth("est"), params=Q)
+    assert response.status_code == 200
+    return int(response.json()["reports"]), dict(response.headers)
+
+
+def test_a_derived_answer_names_its_version_and_age(stale_api: Api) -> None:
+    reports, headers = _summary(stale_api)
+    assert reports == CLUSTER + SPARSE
+    as_of = datetime.fromisoformat(headers["x-data-as-of"])
+    assert abs((datetime.now(UTC) - as_of).total_seconds()) < 120
+    assert int(headers["age"]) >= 0
+    version = stale_api.client.get("/statistics/summary", headers=stale_api.auth("est"), params=Q).json()
+    assert int(headers["x-dataset-version"]) == version["dataset_version"]
+
+
+def test_after_a_write_the_previous_answer_is_served_until_the_new_one_is_ready(stale_api: Api) -> None:
+    before, first = _summary(stale_api)
+    created = stale_api.client.post(
+        "/reports", headers=stale_api.auth("analyst"), json=report_json(stale_api, "s1")
+    )
+    assert created.status_code == 201  # the write's own response is not delayed by any computation
+
+    deadline = time.monotonic() + 60
+    versions = []
+    while True:
+        reports, headers = _summary(stale_api)
+        versions.append(int(headers["x-dataset-version"]))
+        if reports == before + 1:
+            break
+        assert reports == before and headers["x-dataset-version"] == first["x-dataset-version"]
+        assert time.monotonic() < deadline, "the background refresh never landed"
+        time.sleep(0.05)
+    assert versions[-1] > int(first["x-dataset-version"])
+    # the fresh answer stays: no replay of the stale one under the new version
+    assert _summary(stale_api)[0] == before + 1
+
+
+def test_concurrent_requests_for_a_new_body_build_it_once(
+    stale_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a new version every client asks for the new body at once: one build, the others await it."""
+    builds: list[int] = []
+    real, gate = Analysis.summary, threading.Event()
+
+    def slow(self: Analysis, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        builds.append(1)
+        gate.wait(5)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Analysis, "summary", slow)
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda: answers.append(_summary(stale_api)[0])) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    gate.set()
+    for thread in threads:
+        thread.join(60)
+    assert answers == [CLUSTER + SPARSE] * 6
+    assert len(builds) == 1
