@@ -20,8 +20,8 @@ Keys and invalidation:
 One computation per slot at a time: concurrent misses wait for the running computation instead of
 starting their own, and take its result if it includes every write they saw; otherwise the next one
 computes the newest version, so under a stream of writes a worker computes one version after another,
-never one per waiter or per version. With a staleness bound, a waiter also takes a result superseded
-within the bound: it waits for at most the computation in progress.
+never one per waiter or per version. With a staleness bound, a waiter also takes any result newer than
+the entry it found too stale: it waits for at most the computation in progress.
 
 Bounded staleness (``max_staleness_s`` > 0, the server's default): a lookup that finds only an older
 entry serves it at once and computes the newest version in a background thread, as long as that entry
@@ -150,7 +150,8 @@ class AnalysisCache:
         if newest is not None and max_staleness_s > 0 and fresh_enough:
             self._refresh(slot, version, compute)
             return newest
-        return self._compute(slot, current, version, compute, max_staleness_s)
+        rejected = None if newest is None or max_staleness_s <= 0 else newest.dataset_version
+        return self._compute(slot, current, version, compute, rejected)
 
     def _compute(
         self,
@@ -158,7 +159,7 @@ class AnalysisCache:
         wanted: int,
         version: Callable[[], int],
         compute: Callable[[int], Analysis],
-        max_staleness_s: float = 0.0,
+        rejected: int | None = None,
     ) -> Analysis:
         with self._lock:
             computing = self._computing.setdefault(slot, _Slot())
@@ -168,10 +169,13 @@ class AnalysisCache:
                 # What the computation waited for produced is enough if it includes every write this
                 # request saw; computing again for writes that landed while it waited would queue one
                 # computation per waiter under a stream of writes.
+                # With a staleness bound, ``rejected`` is the entry found too stale: whatever the
+                # computation in progress produced is newer, and waiting for yet another would make a
+                # read wait two computations under a stream of writes.
                 newest = self._newest(slot)
                 if newest is not None and (
                     newest.dataset_version >= wanted
-                    or (max_staleness_s > 0 and self.versions.age(newest.dataset_version) <= max_staleness_s)
+                    or (rejected is not None and newest.dataset_version > rejected)
                 ):
                     return newest
                 result = compute(version())  # the newest version: the next waiters find it enough
