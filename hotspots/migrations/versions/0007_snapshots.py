@@ -1,7 +1,7 @@
 """analysis snapshots: one computation per dataset version for the whole deployment
 
 Revision ID: 0007_snapshots
-Revises: 0004_security
+Revises: 0005_ranking
 Create Date: 2026-11-30 22:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import hotspots.schema
 
 revision = "0007_snapshots"
-down_revision = "0004_security"
+down_revision = "0005_ranking"
 branch_labels = None
 depends_on = None
 
