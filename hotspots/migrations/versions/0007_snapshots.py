@@ -1,7 +1,7 @@
 """analysis snapshots: one computation per dataset version for the whole deployment
 
 Revision ID: 0007_snapshots
-Revises: 0005_ranking
+Revises: 0006_visits
 Create Date: 2026-11-30 22:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import hotspots.schema
 
 revision = "0007_snapshots"
-down_revision = "0005_ranking"
+down_revision = "0006_visits"
 branch_labels = None
 depends_on = None
 
