@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import h3
 import morecantile
 import numpy as np
 import pandas as pd
@@ -29,7 +30,6 @@ from api.main import create_app
 from hotspots import accounts, ingest
 from hotspots.accounts import Role
 from hotspots.areas import Areas
-from hotspots.h3grid import cell_to_parent
 from hotspots.store import read_reports
 from tests.api.conftest import CLUSTER, END, FIELD_AREA, Api, api_settings, make_api
 from tests.conftest import DemoStore
@@ -166,9 +166,11 @@ def _window_counts(demo: DemoStore) -> pd.Series:
     """Reports per analysis cell (hex) in the export's window, counted here from the raw rows."""
     tz = demo.settings.timezone  # local calendar days: the window crosses the end of summer time
     start, stop = (pd.Timestamp(demo.end + timedelta(days=d), tz=tz) for d in (-27, 1))
-    frame = read_reports(demo.engine, start=start, end=stop, columns=("cell",))
-    cells = cell_to_parent(frame["cell"].to_numpy(dtype=np.uint64), demo.settings.analysis_resolution)
-    return pd.Series([f"{int(c):x}" for c in cells]).value_counts()
+    frame = read_reports(demo.engine, start=start, end=stop, columns=("lat", "lon"))
+    res = demo.settings.analysis_resolution  # the cell containing each point (h3-py, not our binning)
+    return pd.Series(
+        [h3.latlng_to_cell(lat, lon, res) for lat, lon in zip(frame["lat"], frame["lon"], strict=True)]
+    ).value_counts()
 
 
 def test_planner_exports_of_the_demo_hold_only_cells_over_the_threshold(
