@@ -95,6 +95,8 @@ class PhonePage:
     data_as_of: str = ""
     nav: tuple[AreaLink, ...] = field(default_factory=tuple)
     timezone: str = "Europe/Stockholm"
+    #: The signed-in user's id: the phone's queue sends only this user's submissions.
+    user: str = ""
     #: A file to keep or mail (the CLI): the stylesheet inline, no script (the forms need the service).
     standalone: bool = False
 

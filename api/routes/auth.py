@@ -120,6 +120,11 @@ def _logged_in(engine: Engine, counters: dict[str, throttle.Rule], user: User, c
     return accounts.session_generation(engine, user.id)
 
 
+#: What a logout clears in the browser: HTTP cache and every storage (Cache Storage, service workers,
+#: localStorage). Browsers honour it on secure origins, which include http://127.0.0.1 and localhost.
+CLEAR_ON_LOGOUT = '"cache", "storage"'
+
+
 @router.post(
     "/logout",
     dependencies=[PUBLIC],
@@ -138,6 +143,9 @@ def logout(
         accounts.end_sessions(engine, signed[0])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    # The phone list's offline copy (service worker cache) and its queue of visits and observations
+    # (localStorage) are the user's: the next person on a shared phone must neither read nor send them.
+    response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT
     return response
 
 

@@ -118,8 +118,16 @@ async def priorities(
         page = _phone_page(request, user, context=context, lang=lang) if html else None
         return render(plist, format.value, decimal_comma=decimal_comma, page=page), MEDIA_TYPES[format]
 
-    # Visits change the dose on every entry without changing the dataset; the area switcher is the user's.
-    variant = (format.value, top, lang, decimal_comma, context.versions.visits, user.areas if html else ())
+    # Visits change the dose on every entry without changing the dataset; the page names its user (the
+    # phone's queue sends only theirs) and their area switcher.
+    variant = (
+        format.value,
+        top,
+        lang,
+        decimal_comma,
+        context.versions.visits,
+        (user.id, user.areas) if html else (),
+    )
     return await context.respond(variant, build)
 
 
@@ -138,7 +146,7 @@ def _phone_page(request: Request, user: User, *, context: Derived | None, lang: 
     areas = load_areas(request.app.state.settings)
     nav = _area_links(request, user, areas, context.params.areas if context else ())
     if context is None:
-        return PhonePage(nav=nav)
+        return PhonePage(nav=nav, user=str(user.id))
     fresh = freshness(context.engine)
     t = PRIORITY_LIST[lang]
     zone = ZoneInfo(context.settings.timezone)
@@ -150,4 +158,4 @@ def _phone_page(request: Request, user: User, *, context: Derived | None, lang: 
         if fresh.last_report and fresh.last_import
         else t["no_data"]
     )
-    return PhonePage(data_as_of=as_of, nav=nav, timezone=context.settings.timezone)
+    return PhonePage(data_as_of=as_of, nav=nav, timezone=context.settings.timezone, user=str(user.id))

@@ -51,8 +51,16 @@
   }
 
   /* --- the queue of submissions --- */
-  function queue() {
+  function stored() {
     try { return JSON.parse(localStorage.getItem(QUEUE) || "[]"); } catch (e) { return []; }
+  }
+  // Each item carries the user who queued it: another user's items (a shared phone whose logout did not
+  // clear the storage, an expired session) are dropped, never sent under this user's session.
+  function queue() {
+    var items = stored();
+    var mine = items.filter(function (item) { return item.user === body.dataset.user; });
+    if (mine.length !== items.length) localStorage.setItem(QUEUE, JSON.stringify(mine));
+    return mine;
   }
   function saveQueue(items) { localStorage.setItem(QUEUE, JSON.stringify(items)); showQueue(); }
 
@@ -72,7 +80,7 @@
 
   function submit(url, payload) {
     var items = queue();
-    items.push({ key: newKey(), url: url, body: payload, queued: new Date().toISOString() });
+    items.push({ key: newKey(), user: body.dataset.user, url: url, body: payload, queued: new Date().toISOString() });
     saveQueue(items);
     flush();
   }
@@ -134,7 +142,7 @@
     return open;
   }
 
-  function startedKey(card) { return STARTED + card.dataset.key; }
+  function startedKey(card) { return STARTED + body.dataset.user + "." + card.dataset.key; }
 
   function showStarted(card) {
     var started = localStorage.getItem(startedKey(card));

@@ -268,3 +268,77 @@ def test_a_shift_without_coverage(chromium: Any, phone_server: tuple[Server, Any
     assert dose == "Besökt 2 gånger senaste 7 dagarna (27 min)", dose
     _shot(page, "3-est-dose")
     est.close()
+
+
+def _queue_a_visit_that_cannot_be_sent(page: Any) -> None:
+    """A visit logged while every send fails: it stays in the phone's queue."""
+    page.route("**/field/visits", lambda route: route.abort("internetdisconnected"))
+    first = page.locator(".card").first
+    first.locator("button.log").click()
+    first.locator(".outcomes button[value=nothing_observed]").click()
+    first.locator("button.save-visit").click()
+    wait_until(page, "() => window.hotspotsField.queue().length === 1")
+
+
+def test_logout_clears_the_phones_copy_and_queue(
+    chromium: Any, phone_server: tuple[Server, Any, tuple]
+) -> None:
+    """A shared phone: after "Logga ut" neither the kept list nor the queued visit is left for the next user."""
+    server, engine, _ = phone_server
+    before = _rows(engine)
+    context = chromium.new_context(viewport=PHONE, locale="sv-SE")
+    page = _login(context, server.url, "falt", LIST)
+    page.wait_for_selector(".card")
+    wait_until(
+        page, "() => navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller !== null)"
+    )
+    wait_until(page, "() => caches.match(location.href).then(hit => !!hit)")
+    _queue_a_visit_that_cannot_be_sent(page)
+    assert page.evaluate("() => localStorage.length") >= 1
+
+    page.goto(server.url + "/")
+    with page.expect_navigation():
+        page.click("form[action='/logout'] button")
+    assert page.url.endswith("/login")
+    wait_until(page, "() => navigator.serviceWorker.getRegistrations().then(r => r.length === 0)")
+    assert page.evaluate("() => caches.keys()") == []
+    assert page.evaluate("() => localStorage.length") == 0
+    assert _rows(engine) == before
+    context.close()
+
+
+def test_another_users_queue_is_dropped_not_sent(
+    chromium: Any, phone_server: tuple[Server, Any, tuple]
+) -> None:
+    """A session that ended without the logout form (expired, cookies cleared) leaves the queue behind:
+    the next user's list drops it instead of sending it under their session."""
+    server, engine, _ = phone_server
+    accounts.add_user(engine, "falt2", Role.FIELD, areas=("vivalla",), password=PASSWORD)
+    before = _rows(engine)
+    context = chromium.new_context(viewport=PHONE, locale="sv-SE")
+    page = _login(context, server.url, "falt", LIST)
+    page.wait_for_selector(".card")
+    _queue_a_visit_that_cannot_be_sent(page)
+    page.unroute("**/field/visits")
+    context.clear_cookies()
+
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" and "/field/" in r.url else None)
+    sign_in(page, server.url, "falt2", PASSWORD)
+    page.goto(server.url + LIST)
+    page.wait_for_selector(".card")
+    wait_until(page, "() => localStorage.getItem('hotspots.field.queue') === '[]'")
+    assert page.locator("#queue").is_hidden()
+    # Their own visit is sent as usual.
+    first = page.locator(".card").first
+    first.locator("button.log").click()
+    first.locator(".outcomes button[value=dispersed]").click()
+    first.locator("button.save-visit").click()
+    wait_until(page, "() => window.hotspotsField.queue().length === 0", 30)
+    assert len(sent) == 1 and _rows(engine) == (before[0] + 1, before[1])
+    with engine.connect() as conn:
+        newest = conn.execute(
+            sa.select(visits.c.user_name).order_by(visits.c.id.desc()).limit(1)
+        ).scalar_one()
+    assert newest == "falt2"  # the one new row is falt2's own visit, not falt's queued one
+    context.close()
