@@ -155,6 +155,12 @@ PRIORITY_LIST = _table(
             "Visited {n} times in 7 days ({minutes} min)",
         ),
         "not_visited": ("Inte besökt senaste 7 dagarna", "Not visited in the last 7 days"),
+        "evidence": (
+            "Listan tar slut där underlaget tar slut: en plats visas om den är en signifikant hotspot eller har "
+            "fler rapporter än slumpen ger någon av områdets {cells} celler (minst {n} i en cell).",
+            "The list stops where the evidence stops: a place is shown if it is a significant hot spot or has "
+            "more reports than chance gives any of the {cells} cells (at least {n} in one cell).",
+        ),
         "log_visit": ("Logga besök", "Log visit"),
         "start_visit": ("Starta besök", "Start visit"),
         "end_visit": ("Avsluta besök", "End visit"),
@@ -291,6 +297,12 @@ MAP = _table(
             "Visited {n} times in 7 days ({minutes} min)",
         ),
         "not_visited": ("Inte besökt senaste 7 dagarna", "Not visited in the last 7 days"),
+        "evidence": (
+            "Listan tar slut där underlaget tar slut: en plats visas om den är en signifikant hotspot eller har "
+            "fler rapporter än slumpen ger någon av områdets {cells} celler (minst {n} i en cell).",
+            "The list stops where the evidence stops: a place is shown if it is a significant hot spot or has "
+            "more reports than chance gives any of the {cells} cells (at least {n} in one cell).",
+        ),
         "measures": ("Insatser", "Measures"),
         "window": ("Period", "Window"),
         "category": ("Kategori", "Category"),

@@ -75,6 +75,8 @@ class PriorityList:
     etag: str = ""
     #: The ranking in force (:func:`hotspots.ranking.choice.list_ranking`): method, when chosen and why.
     ranking: dict[str, Any] | None = None
+    #: Where the list stops (:class:`hotspots.priorities.evidence.EvidenceRule`): places beyond chance only.
+    evidence: dict[str, Any] | None = None
 
     def __iter__(self) -> Iterator[PriorityEntry]:
         return iter(self.entries)
@@ -98,5 +100,6 @@ class PriorityList:
             "dataset_version": self.dataset_version,
             "generated_at": self.generated_at.isoformat(),
             "ranking": self.ranking,
+            "evidence": self.evidence,
             "entries": [e.to_dict() for e in self.entries],
         }

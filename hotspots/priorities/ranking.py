@@ -33,6 +33,7 @@ from hotspots.config import Settings, Taxonomy
 from hotspots.dosage import dosage
 from hotspots.places import Places, load_places
 from hotspots.priorities.entries import PriorityEntry, PriorityList
+from hotspots.priorities.evidence import above_chance
 from hotspots.priorities.grouping import group_places
 from hotspots.priorities.merging import merge_same_label
 from hotspots.priorities.reasons import reasons_for
@@ -114,10 +115,20 @@ def priority_list(
     member = np.flatnonzero(place >= 0)
     frame = pd.DataFrame({"i": member, "place": place[member], "score": score[member]})
     frame["count"] = analysis.count[member]
-    per_place = frame.groupby("place").agg(score=("score", "sum"), reports=("count", "sum"))
+    frame["hot"] = analysis.gi.gi_bin[member] > 0
+    per_place = frame.groupby("place").agg(
+        score=("score", "sum"), reports=("count", "sum"), cells=("i", "size"), hot=("hot", "any")
+    )
     lead = frame.loc[frame.groupby("place")["score"].idxmax()].set_index("place")["i"]
     per_place["area_id"] = lattice.area_id[lead.reindex(per_place.index).to_numpy()]
     per_place = per_place[per_place["reports"] > 0]
+    listed, evidence = above_chance(
+        per_place["reports"].to_numpy(),
+        per_place["cells"].to_numpy(),
+        per_place["hot"].to_numpy(),
+        analysis.count,
+    )
+    per_place = per_place[listed]
 
     wanted = [str(areas.get(area)["area_id"])] if area else list(analysis.params.areas)
     if wanted:
@@ -165,6 +176,7 @@ def priority_list(
         generated_at=analysis.computed_at,  # "data as of": when the analysis read the reports
         category_labels={t.id: t.label(lang) for t in taxonomy.categories},
         ranking=model,
+        evidence=evidence.to_dict(),
         etag=hashlib.sha256(
             json.dumps(
                 [analysis.etag, wanted, top, lang, vars(score_weights), [e.measures for e in entries], model],

@@ -19,7 +19,7 @@ decay) use the same shared draws, with each cell's weighted sums computed as one
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -190,7 +190,17 @@ def count_tail_two_sided(
     observed: npt.ArrayLike, cells: npt.ArrayLike, y: FloatArray
 ) -> tuple[FloatArray, str]:
     """Exact two-sided p of each neighbourhood sum of ``cells`` whole counts drawn from y's distribution,
-    and which count model that was: "poisson", or "negbin" when y is overdispersed.
+    and which count model that was: "poisson", or "negbin" when y is overdispersed (:func:`count_null`)."""
+    s = np.asarray(observed, dtype=np.float64)
+    null, model = count_null(np.asarray(cells, dtype=np.float64), y)
+    upper = null.sf(s - 1.0)
+    lower = null.cdf(s)
+    return np.minimum(1.0, 2.0 * np.minimum(upper, lower)), model
+
+
+def count_null(cells: FloatArray, y: FloatArray) -> tuple[Any, str]:
+    """The null distribution of a sum of ``cells`` whole counts drawn from y's distribution (a frozen
+    scipy distribution, vectorised over ``cells``) and its name: "poisson" or "negbin".
 
     Crime counts are clustered beyond what one mean explains (variance > mean); a Poisson null then calls
     every busy block a hot spot. The negative binomial (per cell NB(r, p) with y's mean, a sum of k cells
@@ -200,18 +210,13 @@ def count_tail_two_sided(
     """
     from scipy import stats
 
-    s = np.asarray(observed, dtype=np.float64)
-    k = np.asarray(cells, dtype=np.float64)
     mean = float(y.mean())
     bulk = y[y <= np.quantile(y, DISPERSION_QUANTILE)] if y.size > 1 else y
     bulk_mean, bulk_variance = float(bulk.mean()), float(bulk.var(ddof=1)) if bulk.size > 1 else 0.0
     if bulk_variance <= bulk_mean * (1.0 + 1e-9):
-        return poisson_two_sided(s, k * mean), "poisson"
+        return stats.poisson(cells * mean), "poisson"
     r = bulk_mean * bulk_mean / (bulk_variance - bulk_mean)
-    p = r / (r + mean)
-    upper = stats.nbinom.sf(s - 1.0, k * r, p)
-    lower = stats.nbinom.cdf(s, k * r, p)
-    return np.minimum(1.0, 2.0 * np.minimum(upper, lower)), "negbin"
+    return stats.nbinom(cells * r, r / (r + mean)), "negbin"
 
 
 def is_sparse_counts(y: FloatArray, neighbourhood_size: npt.ArrayLike) -> bool:
