@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache, partial
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -139,6 +139,17 @@ def build_lattice(
     return Lattice(cells=cells, area_id=areas.assign(lat, lon), weights=h3_weights(cells, k, star=True))
 
 
+class ReportPoints(NamedTuple):
+    """The lattice's reports as points, for whoever counts them at another resolution (the map's coarser
+    tiles): each in the cell containing it, never a finer cell's parent (H3 cells do not nest exactly)."""
+
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
+    in_window: npt.NDArray[np.bool_]
+    week: npt.NDArray[np.int64]  # column of the weekly cube, -1 before it
+    intensity: npt.NDArray[np.float64]  # the point's share of ``Analysis.intensity`` (0 outside the window)
+
+
 @dataclass
 class Analysis:
     """Everything computed for one (dataset version, parameters). Arrays are aligned with ``lattice.cells``."""
@@ -163,6 +174,7 @@ class Analysis:
     reports_in_window: int
     #: When the reports were read (UTC): the "data as of" of every page and the ``Age`` of a response.
     computed_at: datetime
+    points: ReportPoints
 
     @cached_property
     def etag(self) -> str:
@@ -342,9 +354,9 @@ def compute(
     count = np.bincount(win_idx, minlength=n).astype(np.float64)
     weighted = np.bincount(win_idx, weights=weight[in_window], minlength=n).astype(np.float64)
     age_days = (end - occurred[in_window]).dt.total_seconds().to_numpy() / 86_400.0
-    intensity = np.bincount(
-        win_idx, weights=weight[in_window] * 0.5 ** (age_days / INTENSITY_HALF_LIFE_DAYS), minlength=n
-    ).astype(np.float64)
+    decayed = np.zeros(idx.size)
+    decayed[in_window] = weight[in_window] * 0.5 ** (age_days / INTENSITY_HALF_LIFE_DAYS)
+    intensity = np.bincount(win_idx, weights=decayed[in_window], minlength=n).astype(np.float64)
     by_category = (
         pd.DataFrame({"i": win_idx, "category": reports["category"].to_numpy()[in_window]})
         .groupby(["i", "category"])
@@ -391,6 +403,13 @@ def compute(
         density=density,
         reports_in_window=int(in_window.sum()),
         computed_at=read_at,
+        points=ReportPoints(
+            reports["lat"].to_numpy(np.float64)[idx >= 0],
+            reports["lon"].to_numpy(np.float64)[idx >= 0],
+            in_window[idx >= 0],
+            np.where((steps >= 0) & (steps < len(weeks)), steps, -1).astype(np.int64)[idx >= 0],
+            decayed[idx >= 0],
+        ),
     )
 
 

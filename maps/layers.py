@@ -34,7 +34,15 @@ from hotspots.measures import Measure
 from hotspots.query import InvalidQuery, QueryProblem, parse_week, week_name
 from hotspots.stats.emerging import CATEGORIES
 from maps import mvt
-from maps.tilegrid import BUFFER, TMS, HexagonLattice, cell_feature_ids, clip_rings, lnglat_to_mercator
+from maps.tilegrid import (
+    BUFFER,
+    TMS,
+    BinnedPoints,
+    HexagonLattice,
+    cell_feature_ids,
+    clip_rings,
+    lnglat_to_mercator,
+)
 
 #: Gi_Bin values from the strongest hot to the weakest cold: a parent hexagon shows the first present.
 BIN_PRECEDENCE = (3, 2, 1, -3, -2, -1)
@@ -196,12 +204,31 @@ class LayerLattices:
         return len(self._lattices)
 
 
+#: Columns that count reports: binned from the reports' points at every zoom's resolution, so a coarse
+#: hexagon counts the reports inside it (the parent of a report's cell need not contain the report).
+REPORT_COLUMNS: dict[Layer, tuple[str, ...]] = {
+    Layer.cells: ("count", "intensity"),
+    Layer.hotspots: ("count",),
+}
+
+
 def hexagon_lattice(analysis: Analysis, layer: Layer, week: int | None = None) -> HexagonLattice:
     """The lattice a hexagon layer draws for ``analysis`` (``week``: a column of the weekly cube)."""
     drawn, columns = HEXAGON_LAYERS[layer].cells_and_columns(analysis, week)
+    counted = [name for name in REPORT_COLUMNS.get(layer, ()) if name in columns]
     return HexagonLattice(
-        analysis.lattice.cells[drawn], {name: column[drawn] for name, column in columns.items()}
+        analysis.lattice.cells[drawn],
+        {name: column[drawn] for name, column in columns.items() if name not in counted},
+        points=report_points(analysis, week, counted) if counted else None,
     )
+
+
+def report_points(analysis: Analysis, week: int | None, columns: Sequence[str]) -> BinnedPoints:
+    """The reports of the window (or of cube column ``week``) as points carrying ``columns``."""
+    points = analysis.points
+    chosen = points.in_window if week is None else points.week == week
+    weight = {"intensity": points.intensity[chosen]}  # "count" counts the points
+    return BinnedPoints(points.lat[chosen], points.lon[chosen], {name: weight.get(name) for name in columns})
 
 
 def measure_lattice(measures: Sequence[Measure], resolution: int) -> HexagonLattice:

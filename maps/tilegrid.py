@@ -78,6 +78,16 @@ class LatticeLevel(NamedTuple):
     """Largest xmax - xmin: how far west of a tile a hexagon reaching into it can start."""
 
 
+class BinnedPoints(NamedTuple):
+    """Points (reports) whose columns are binned into the cell containing each point at every level, not
+    summed from finer cells: H3 cells do not nest exactly, so a parent's children hold some points of its
+    neighbours. ``values``: per point weight of each column, ``None`` to count the points."""
+
+    lat: FloatArray
+    lon: FloatArray
+    values: Mapping[str, FloatArray | None]
+
+
 class HexagonTile(NamedTuple):
     """The hexagons of one tile: cell ids, integer tile coordinates (y down) and their values."""
 
@@ -202,6 +212,9 @@ class HexagonLattice:
     values : mapping of str to array
         One numeric array per property, aligned with ``cells``. Values are *summed* into parent
         cells at coarse zooms, so pass extensive quantities (counts, weights), not z-scores.
+    points : BinnedPoints, optional
+        Columns binned from points at every resolution. The hexagons drawn are the parents of
+        ``cells`` if ``values`` has columns, else the cells holding the points.
 
     Attributes
     ----------
@@ -216,8 +229,11 @@ class HexagonLattice:
         first tile that needs it (two racing threads may both build it; the result is the same).
     """
 
-    def __init__(self, cells: npt.ArrayLike, values: Mapping[str, npt.ArrayLike]) -> None:
+    def __init__(
+        self, cells: npt.ArrayLike, values: Mapping[str, npt.ArrayLike], points: BinnedPoints | None = None
+    ) -> None:
         self.cells = h3grid.as_cells(cells)
+        self.points = points
         self.values = {name: _summable(name, column, self.cells.size) for name, column in values.items()}
         if self.cells.ndim != 1 or np.any(self.cells[1:] <= self.cells[:-1]):
             raise ValueError("lattice cells must be a sorted, unique 1-d array")
@@ -239,22 +255,42 @@ class HexagonLattice:
         starts = (
             np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]]) if parents.size else np.empty(0, int)
         )
+        cells = parents[starts]
         values = {
             name: np.add.reduceat(column, starts) if starts.size else column
             for name, column in self.values.items()
         }
-        lnglat = cell_rings_lnglat(parents[starts])
+        if self.points is not None:
+            cells, binned = self._bin_points(cells if self.values else None, resolution)
+            values.update(binned)
+        lnglat = cell_rings_lnglat(cells)
         x, y = lnglat_to_mercator(lnglat[..., 0], lnglat[..., 1])
         bounds = np.column_stack((x.min(axis=1), y.min(axis=1), x.max(axis=1), y.max(axis=1)))
         west_to_east = np.argsort(bounds[:, 0], kind="stable")
         return LatticeLevel(
             resolution,
-            parents[starts][west_to_east],
+            cells[west_to_east],
             {name: column[west_to_east] for name, column in values.items()},
             np.stack((x, y), axis=2)[west_to_east],
             bounds[west_to_east],
             float((bounds[:, 2] - bounds[:, 0]).max(initial=0.0)),
         )
+
+    def _bin_points(
+        self, cells: h3grid.CellArray | None, resolution: int
+    ) -> tuple[h3grid.CellArray, dict[str, np.ndarray]]:
+        """The points' columns per cell of ``resolution`` (``cells``, or the cells holding the points)."""
+        assert self.points is not None
+        binned = h3grid.latlng_to_cells(self.points.lat, self.points.lon, resolution)
+        cells = np.unique(binned) if cells is None else cells
+        position = np.searchsorted(cells, binned).clip(max=max(cells.size - 1, 0))
+        found = np.flatnonzero(cells[position] == binned) if cells.size else np.empty(0, np.int64)
+        return cells, {
+            name: np.bincount(
+                position[found], weights=None if weight is None else weight[found], minlength=cells.size
+            )
+            for name, weight in self.points.values.items()
+        }
 
     def select(
         self, tile: morecantile.Tile, *, extent: int = mvt.EXTENT, buffer: int = BUFFER

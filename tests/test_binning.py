@@ -3,6 +3,8 @@ analysis uses (independent reference: h3-py's ``latlng_to_cell``, one point at a
 
 from __future__ import annotations
 
+from typing import Any
+
 import h3
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from hotspots import h3grid
 from hotspots.analysis import AnalysisParams, analyse
 from hotspots.store import read_reports
+from maps.layers import Layer, hexagon_lattice
 from tests.conftest import DemoStore
 
 RESOLUTIONS = (9, 10, 11)
@@ -50,3 +53,53 @@ def test_analysis_counts_each_report_in_the_cell_containing_its_point(
     idx = analysis.lattice.index_of(cells)
     expected = np.bincount(idx[idx >= 0], minlength=analysis.lattice.cells.size)
     assert np.array_equal(analysis.count, expected)
+
+
+TILE_RESOLUTIONS = (7, 8, 9, 10)  # zooms 9-14: the tiles' coarser hexagons and the lattice's own
+
+
+@pytest.fixture(scope="module")
+def window(demo_store: DemoStore) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The 28-day analysis and its window's reports inside the lattice, as points."""
+    analysis = analyse(
+        demo_store.engine,
+        demo_store.settings,
+        demo_store.areas,
+        AnalysisParams(window="28d", end=demo_store.end, permutations=0),
+    )
+    reports = read_reports(demo_store.engine, start=analysis.start, end=analysis.end, columns=("lat", "lon"))
+    lat, lon = reports["lat"].to_numpy(), reports["lon"].to_numpy()
+    res = analysis.params.resolution
+    own = [h3.str_to_int(h3.latlng_to_cell(a, b, res)) for a, b in zip(lat, lon, strict=True)]
+    inside = analysis.lattice.index_of(np.array(own, dtype=np.uint64)) >= 0
+    return analysis, lat[inside], lon[inside]
+
+
+def _reference(lat: np.ndarray, lon: np.ndarray, resolution: int) -> dict[int, int]:
+    cells = [h3.str_to_int(h3.latlng_to_cell(a, b, resolution)) for a, b in zip(lat, lon, strict=True)]
+    unique, counts = np.unique(np.array(cells, dtype=np.uint64), return_counts=True)
+    return dict(zip(unique.tolist(), counts.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("resolution", TILE_RESOLUTIONS)
+def test_tile_cells_count_each_report_in_the_hexagon_containing_it(
+    window: tuple[Any, np.ndarray, np.ndarray], resolution: int
+) -> None:
+    analysis, lat, lon = window
+    level = hexagon_lattice(analysis, Layer.cells).level(resolution)
+    drawn = dict(zip(level.cells.tolist(), level.values["count"].tolist(), strict=True))
+    assert drawn == _reference(lat, lon, resolution)
+    assert sum(drawn.values()) == analysis.reports_in_window  # none lost, none counted twice
+
+
+@pytest.mark.parametrize("resolution", TILE_RESOLUTIONS)
+def test_tile_hotspots_count_the_reports_inside_each_hexagon(
+    window: tuple[Any, np.ndarray, np.ndarray], resolution: int
+) -> None:
+    analysis, lat, lon = window
+    level = hexagon_lattice(analysis, Layer.hotspots).level(resolution)
+    significant = analysis.lattice.cells[analysis.gi.gi_bin != 0]
+    expected = h3grid.cell_to_parent(significant, resolution) if resolution < 10 else significant
+    assert level.cells.size and set(level.cells.tolist()) == set(expected.tolist())  # the hexagons drawn
+    reference = _reference(lat, lon, resolution)
+    assert level.values["count"].tolist() == [reference.get(c, 0) for c in level.cells.tolist()]

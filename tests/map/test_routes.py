@@ -24,7 +24,7 @@ from hotspots.analysis import Analysis
 from hotspots.config import Settings
 from hotspots.measures import follow_up, record_measure
 from hotspots.query import week_name
-from hotspots.store import open_store
+from hotspots.store import open_store, read_reports
 from maps.layers import HEAT_FLOOR, complete_weeks
 from maps.page import PageQuery, standalone_map, standalone_page
 from maps.routes import MapFactory, page_csp
@@ -66,15 +66,19 @@ def test_cell_tiles_add_up_to_the_windows_reports_at_every_zoom(
     client: TestClient, map_server: MapServer
 ) -> None:
     analysis = map_server.analysis(window="28d")
+    window = read_reports(
+        map_server.demo.engine, start=analysis.start, end=analysis.end, columns=("lat", "lon")
+    )
+    lat, lon = window["lat"].to_numpy(), window["lon"].to_numpy()
+    inside = analysis.lattice.index_of(h3grid.latlng_to_cells(lat, lon, 10)) >= 0
     for zoom in (10, 12):
         features = decoded_features(client, "cells", covering_tiles(analysis, zoom), end=map_server.demo.end)
         assert sum(p["count"] for p in features.values()) == analysis.count.sum()
-        parents = np.unique(
-            h3grid.cell_to_parent(analysis.lattice.cells[analysis.count > 0], resolution_for_zoom(zoom, 10))
-        )
+        # the hexagons holding the window's reports (exact binning: not the parents of the lattice cells)
+        holding = np.unique(h3grid.latlng_to_cells(lat[inside], lon[inside], resolution_for_zoom(zoom, 10)))
         assert (
             sorted(cells_from_feature_ids(list(features), resolution_for_zoom(zoom, 10)).tolist())
-            == parents.tolist()
+            == holding.tolist()
         )
 
 
