@@ -36,6 +36,7 @@ from api.deps import (
 )
 from api.errors import install_error_handlers, responses
 from api.metrics import Metrics, MetricsMiddleware
+from api.reselection import Reselection
 from api.response_cache import ResponseCache, ResponseCacheMiddleware
 from api.routes import (
     areas,
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.credentials = CredentialCache()
     app.state.responses = ResponseCache(effective)
     app.state.password_checks = PasswordChecks(effective.password_workers)
+    app.state.reselection = Reselection()
     install_error_handlers(app)
     app.add_exception_handler(NotModified, _not_modified)
     app.state.metrics = Metrics()

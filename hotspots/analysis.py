@@ -6,7 +6,8 @@ therefore equally red in the Vivalla view and the municipality view.
 
 Results are derived data: kept by the caller's :class:`~hotspots.analysis_cache.AnalysisCache` per (store,
 dataset version, parameters), so tiles, lists and statistics requests after the first are served without
-recomputing. Any write changes the dataset version.
+recomputing. Any write changes the dataset version. (Over 400 lines: the lattice, the counts, the report
+points and every statistic are built in one pass over one read of the reports.)
 
 Usage (needs a store, so not a doctest)::
 

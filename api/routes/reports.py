@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
-from fastapi import APIRouter, Body, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Body, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as Path_
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from api.deps import REPORT_DATA, AreasDep, CurrentUser, EngineDep, SettingsDep, area_scope
 from api.errors import responses
+from api.reselection import ReselectionDep
 from hotspots import audit, ingest, reports_store
 from hotspots.accounts import User
 from hotspots.ingest import MAX_NOTE_CHARS, MAX_WEIGHT, ImportResult
@@ -160,6 +161,8 @@ def create_batch(
     settings: SettingsDep,
     areas: AreasDep,
     user: CurrentUser,
+    reselection: ReselectionDep,
+    background: BackgroundTasks,
     skip_invalid: Annotated[bool, Query(description="Spara giltiga rader / store the valid rows")] = False,
 ) -> ImportOut:
     """All-or-nothing unless ``skip_invalid``; row numbers in errors are 1-based list positions."""
@@ -173,6 +176,7 @@ def create_batch(
         skip_invalid=skip_invalid,
         created_by=user.name,
     )
+    reselection.after(result, background, engine, settings, areas)
     return _audited(engine, user, "api-batch", skip_invalid, result)
 
 
@@ -188,6 +192,8 @@ def import_upload(
     settings: SettingsDep,
     areas: AreasDep,
     user: CurrentUser,
+    reselection: ReselectionDep,
+    background: BackgroundTasks,
     crs: Annotated[str | None, Form(max_length=64, description="t.ex. EPSG:3006 / e.g. EPSG:3006")] = None,
     source: Annotated[
         str | None, Form(max_length=64, description="Källa för rader utan / default source")
@@ -208,6 +214,7 @@ def import_upload(
         created_by=user.name,
         options=API_OPTIONS,
     )
+    reselection.after(result, background, engine, settings, areas)  # after the answer, one at a time
     return _audited(engine, user, filename, skip_invalid, result)
 
 

@@ -13,11 +13,12 @@ import base64
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from api.deps import REPORT_DATA, AreasDep, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
+from api.reselection import ReselectionDep
 from api.templating import templates
 from hotspots import audit, ingest
 from hotspots.errors import ImportRejected
@@ -52,6 +53,8 @@ def upload(
     settings: SettingsDep,
     areas: AreasDep,
     user: CurrentUser,
+    reselection: ReselectionDep,
+    background: BackgroundTasks,
     file: Annotated[UploadFile, File(description="CSV, GeoJSON eller GeoPackage")],
     crs: Annotated[str, Form(max_length=64)] = "",
     source: Annotated[str, Form(max_length=64)] = "",
@@ -91,6 +94,7 @@ def upload(
         rows=result.rows_added,
         detail={"import_id": result.import_id, "skip_invalid": skip_invalid},
     )
+    reselection.after(result, background, engine, settings, areas)
     return _page(
         request,
         user=user,
