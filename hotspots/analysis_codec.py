@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from hotspots.analysis import Analysis, AnalysisParams, Lattice
+from hotspots.analysis import Analysis, AnalysisParams, Lattice, ReportPoints
 from hotspots.areas import Areas
 from hotspots.stats.change import WeekOverWeek
 from hotspots.stats.emerging import EmergingHotspots
@@ -36,7 +36,7 @@ from hotspots.stats.moran import LocalMoran
 #: Classes restored attribute by attribute (their constructors compute; decoding must not).
 _OBJECTS: dict[str, type] = {c.__name__: c for c in (GiStar, LocalMoran, EmergingHotspots, WeekOverWeek)}
 #: Dataclasses and named tuples restored through their constructors.
-_RECORDS: dict[str, type] = {c.__name__: c for c in (AnalysisParams, Lattice, Tails)}
+_RECORDS: dict[str, type] = {c.__name__: c for c in (AnalysisParams, Lattice, ReportPoints, Tails)}
 _META = "__meta__"
 
 
