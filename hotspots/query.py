@@ -62,12 +62,13 @@ def parse_window(window: str) -> int:
 def parse_week(week: str) -> pd.Period:
     """An ISO week like '2026-W47' as a Monday-Sunday period."""
     match = WEEK_PATTERN.match(week)
-    if match:
+    # Years outside the days an analysis may end on are typos; 9999-W52 would also overflow a date.
+    if match and MIN_END.year <= int(match.group(1)) <= MAX_END.year:
         try:
             return pd.Period(date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1), "W-SUN")
         except ValueError:
             pass
-    reason = f"week must be an ISO week like '2026-W47', got {week!r}"
+    reason = f"week must be an ISO week like '2026-W47' ({MIN_END.year}-{MAX_END.year}), got {week!r}"
     raise InvalidQuery([QueryProblem("week", week, reason)])
 
 

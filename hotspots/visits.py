@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from hotspots.accounts import User
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
+from hotspots.query import InvalidQuery, parse_week
 from hotspots.schema import visits
 from hotspots.store import VISITS_VERSION, bump_version, transaction
 
@@ -314,12 +315,10 @@ def list_visits(engine: Engine, *, start: datetime, end: datetime, areas: Sequen
 
 def week_bounds(week: str, timezone: str) -> tuple[datetime, datetime]:
     """[Monday 00:00, next Monday 00:00) of an ISO week like '2026-W48' in ``timezone``, as UTC instants."""
-    match = re.fullmatch(r"(\d{4})-W(\d{2})", week.strip())
     try:
-        assert match is not None
-        monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-    except (AssertionError, ValueError) as exc:
-        raise VisitError(f"week must look like 2026-W48, got {week!r}", field="query.week") from exc
+        monday = parse_week(week).start_time.date()
+    except InvalidQuery as exc:
+        raise VisitError(str(exc), field="query.week") from exc
     zone = ZoneInfo(timezone)
     first = datetime.combine(monday, datetime.min.time(), zone)
     last = datetime.combine(monday + timedelta(days=7), datetime.min.time(), zone)

@@ -193,7 +193,7 @@ def test_week_parsing() -> None:
     assert week_name(parse_week("2027-W01")) == "2027-W01"
     assert week_name(parse_week("2024-W01")) == "2024-W01"  # starts Monday 1 January
     assert week_name(parse_week("2025-W01")) == "2025-W01"  # starts Monday 30 December 2024
-    for bad in ("2025-W53", "2026-W00", "2026-47", "last week"):
+    for bad in ("2025-W53", "2026-W00", "2026-47", "last week", "9999-W52", "0001-W01"):  # no overflow
         with pytest.raises(HotspotsError):
             parse_week(bad)
 
