@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from hotspots import audit, ingest
-from hotspots.accounts import User
+from hotspots.accounts import Role, User
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.schema import reports
@@ -55,6 +55,9 @@ def record_observation(
     source = settings.taxonomy.source_lookup().get(observation.source.strip().lower())
     if source is None:
         raise VisitError(f"unknown source {observation.source!r}", field="body.source")
+    if user.role is Role.FIELD and source != FIELD_SOURCE:
+        # Accounts carry no organisation: a field user naming "police" would plant police reports.
+        raise VisitError(f"field users file observations as {FIELD_SOURCE}", field="body.source", status=403)
     source_id = ID_PREFIX + key
     stored = _observation(engine, source, source_id)
     if stored is None:

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hotspots import audit, h3grid
-from hotspots.accounts import User
+from hotspots.accounts import Role, User
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
@@ -57,6 +57,10 @@ class Outcome(StrEnum):
     DISPERSED = "dispersed"
     CONTACT_MADE = "contact_made"
     OTHER = "other"
+
+
+#: Visits before this are typos (the reports' floor, :data:`hotspots.ingest.EARLIEST_REPORT`).
+EARLIEST_VISIT = datetime(1990, 1, 1, tzinfo=UTC)
 
 
 class VisitError(HotspotsError):
@@ -128,6 +132,8 @@ class VisitIn:
             end = end or now
             start = end - timedelta(minutes=minutes)
         assert start is not None and end is not None
+        if start < EARLIEST_VISIT:  # year 1 was stored, and dates that old break the week sums
+            raise VisitError(f"the visit starts before {EARLIEST_VISIT:%Y-%m-%d}", field="body.started_at")
         if not 1 <= minutes <= MAX_MINUTES:
             raise VisitError(f"a visit lasts 1-{MAX_MINUTES} minutes, got {minutes}", field="body.minutes")
         if end > now + timedelta(minutes=10):
@@ -200,6 +206,16 @@ def check_key(key: str) -> str:
     return key
 
 
+def check_text(text: str, field: str, *, one_line: bool) -> None:
+    """Refuse a NUL byte (PostgreSQL text cannot hold one: the write failed with a 500) and, in a one-line
+    text such as a place's label, any control character (escape sequences reach the CLI and the PDF)."""
+    allowed = "" if one_line else "\t\n\r"
+    if any((ord(c) < 32 and c not in allowed) or ord(c) == 127 for c in text):
+        raise VisitError(
+            "contains a control character" if "\x00" not in text else "contains a NUL byte", field=field
+        )
+
+
 def check_area(area_id: str | None, user: User, what: str) -> None:
     """Field users limited to areas may log only there (403: they know the place, it is not theirs)."""
     if user.limited and area_id not in user.areas:
@@ -235,8 +251,12 @@ def record_visit(
     now = now or datetime.now(UTC)
     if visit.organisation not in {t.id for t in settings.taxonomy.sources}:
         raise VisitError(f"unknown organisation {visit.organisation!r}", field="body.organisation")
+    if user.role is Role.FIELD and visit.organisation != FIELD_SOURCE:  # accounts carry no organisation
+        raise VisitError(f"field users log visits as {FIELD_SOURCE}", field="body.organisation", status=403)
     if visit.note is not None and len(visit.note) > MAX_NOTE_CHARS:
         raise VisitError(f"note longer than {MAX_NOTE_CHARS} characters", field="body.note")
+    check_text(visit.place.label, "body.place.label", one_line=True)
+    check_text(visit.note or "", "body.note", one_line=False)
     cells = visit.place.parsed_cells()
     if cells.size > MAX_PLACE_CELLS:
         raise VisitError(f"a place has at most {MAX_PLACE_CELLS} cells", field="body.place.cells")

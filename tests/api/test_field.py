@@ -167,11 +167,41 @@ def test_visit_times_are_checked(api: Api) -> None:
             visit_json(api, place={"label": "x", "cells": ["zz"], "lat": 59.27, "lon": 15.11}),
             "body.place.cells",
         ),
+        # year 1 was stored; a NUL failed PostgreSQL with a 500; an escape sequence reached the terminal
+        (
+            visit_json(api, minutes=None, started_at="0001-01-01T10:00:00Z", ended_at="0001-01-01T11:00:00Z"),
+            "body.started_at",
+        ),
+        (visit_json(api, note="a\x00b"), "body.note"),
+        (visit_json(api, note="\x1b[2Jcleared"), "body.note"),
     ):
         answer = api.client.post("/field/visits", json=bad, headers=api.auth("field") | key())
         assert answer.status_code == 422, (bad, answer.text)
         assert field in [d["field"] for d in answer.json()["error"]["details"]], answer.text
+    place = visit_json(api)["place"] | {"label": "Vivalla\x1b]0;title\x07"}
+    answer = api.client.post(
+        "/field/visits", json=visit_json(api, place=place), headers=api.auth("field") | key()
+    )
+    assert answer.status_code == 422 and answer.json()["error"]["details"][0]["field"] == "body.place.label"
     assert count(api, visits) == 1
+
+
+def test_field_users_cannot_speak_for_another_organisation(api: Api) -> None:
+    """Accounts carry no organisation: a field user filing as "police" planted police reports (201)."""
+    as_police = api.client.post(
+        "/field/observations", json=observation_json(api, source="police"), headers=api.auth("field") | key()
+    )
+    assert as_police.status_code == 403 and as_police.json()["error"]["details"][0]["field"] == "body.source"
+    patrol = api.client.post(
+        "/field/visits", json=visit_json(api, organisation="police"), headers=api.auth("field") | key()
+    )
+    assert patrol.status_code == 403
+    assert count(api, reports, reports.c.source == "police", reports.c.source_id.like("field:%")) == 0
+    assert count(api, visits) == 0
+    by_est = api.client.post(
+        "/field/observations", json=observation_json(api, source="police"), headers=api.auth("est") | key()
+    )
+    assert by_est.status_code == 201, by_est.text
 
 
 def test_observation_is_a_report_filed_once(api: Api) -> None:
