@@ -33,11 +33,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
+#: A projector in a meeting room and a phone in the field (the README's pictures).
+PROJECTOR = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
 #: The demo's fixed last day, as in the tests: the same data every time.
 DEMO_END = date(2026, 11, 15)
 USER, PASSWORD = "screenshot-est", "screenshot-password-1"
-#: README picture -> page (path and query) it shows.
-PAGES = {"map.png": f"/map?end={DEMO_END}"}
+#: README picture -> (page path and query, viewport). Map pages are shot once their tiles are drawn.
+PAGES = {
+    "map.png": (f"/map?end={DEMO_END}", PROJECTOR),
+    "map-phone.png": (f"/map?end={DEMO_END}", PHONE),
+    "priorities-phone.png": (f"/priorities?format=html&end={DEMO_END}", PHONE),
+    "weekly-report.png": (f"/report/weekly?week={DEMO_END:%G-W%V}", PROJECTOR),
+}
 IDLE = "() => !!(window.hotspotsMap && window.hotspotsMap.idle())"
 
 
@@ -126,16 +134,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory, sync_playwright() as playwright:
         url, server = _serve_demo(Path(directory))
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=VIEWPORT)
+        context = browser.new_context(timezone_id="Europe/Stockholm")  # as a phone in Örebro: "Hämtad" agrees
         context.route("https://*.openstreetmap.org/**", blank_tile)
         page = context.new_page()
         sign_in(page, url, USER, PASSWORD)
         out.mkdir(parents=True, exist_ok=True)
-        for name, path in PAGES.items():
+        for name, (path, viewport) in PAGES.items():
+            page.set_viewport_size(viewport)
             page.goto(url + path)
-            wait_until(page, IDLE)
+            if path.startswith("/map"):
+                wait_until(page, IDLE)
             page.screenshot(path=str(out / name))
-            print(f"wrote {out / name} ({url}{path})")
+            print(f"wrote {out / name} ({url}{path}, {viewport['width']}x{viewport['height']})")
         browser.close()
         server.should_exit = True
 
