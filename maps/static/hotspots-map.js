@@ -469,12 +469,24 @@
     return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
   }
 
+  /* The screen box of an area's outline (bounds are [south, west, north, east]). */
+  function outlineBox(map, b) {
+    var sw = map.latLngToContainerPoint([b[0], b[1]]);
+    var ne = map.latLngToContainerPoint([b[2], b[3]]);
+    return { x: sw.x, y: ne.y, w: ne.x - sw.x, h: sw.y - ne.y };
+  }
+
   /* Place every shown name where it covers no numbered marker and no other name (a small repel loop
-     over label boxes); a small area's name that finds no free place is left out at that zoom. */
+     over label boxes); a small area's name that finds no free place is left out at that zoom. A name
+     beside its outline keeps off the other partnership areas' outlines where there is room: "Vivalla"
+     below Vivalla read as the name of Baronbackarna next door. */
   function placeLabels(map, labels) {
     var taken = [];
     var origin = map.getContainer().getBoundingClientRect();
     var size = map.getSize();
+    var outlines = labels.filter(function (l) { return l.major; }).map(function (l) {
+      return { label: l, box: outlineBox(map, l.area.bounds) };
+    });
     var onScreen = function (box) { return box.x >= 0 && box.y >= 0 && box.x + box.w <= size.x && box.y + box.h <= size.y; };
     map.getContainer().querySelectorAll(".hs-priority, .leaflet-control").forEach(function (node) {
       var r = node.getBoundingClientRect();
@@ -487,12 +499,17 @@
       var places = label.major ? LABEL_PLACES.concat([{ anchor: "centre", at: function () { return label.area.inside; } }])
         : [{ anchor: "centre", at: function () { return label.area.inside; } }];
       var chosen = null;
-      for (var i = 0; i < places.length && !chosen; i++) {
-        var latlng = places[i].at(label.area.bounds);
-        var p = map.latLngToContainerPoint(latlng);
-        var offset = LABEL_OFFSETS[places[i].anchor];
-        var box = { x: p.x + offset[0] * w - 2, y: p.y + offset[1] * h - 2, w: w + 4, h: h + 4 };
-        if (onScreen(box) && !taken.some(function (t) { return overlaps(t, box); })) { chosen = { place: places[i], latlng: latlng, box: box }; }
+      // first clear of the neighbours' outlines too; where that finds no room, clear of markers and names
+      for (var pass = 0; pass < 2 && !chosen; pass++) {
+        for (var i = 0; i < places.length && !chosen; i++) {
+          var latlng = places[i].at(label.area.bounds);
+          var p = map.latLngToContainerPoint(latlng);
+          var offset = LABEL_OFFSETS[places[i].anchor];
+          var box = { x: p.x + offset[0] * w - 2, y: p.y + offset[1] * h - 2, w: w + 4, h: h + 4 };
+          var beside = pass === 0 && places[i].anchor !== "centre";
+          var onOther = beside && outlines.some(function (o) { return o.label !== label && overlaps(o.box, box); });
+          if (onScreen(box) && !onOther && !taken.some(function (t) { return overlaps(t, box); })) { chosen = { place: places[i], latlng: latlng, box: box }; }
+        }
       }
       if (!chosen && label.major) {
         var fallback = places[0];

@@ -274,3 +274,31 @@ def test_scale_is_metric_only_and_area_names_are_on_the_map(
     labels = page.evaluate(BOXES, [".hs-area-major span", ".hs-priority"])
     assert not any(overlap(a, b) for a in labels[0] for b in labels[1]), "a name covers a numbered marker"
     assert console.errors == []
+
+
+#: Each partnership name shown beside its outline: (name, [left, top, right, bottom]) on the page.
+BESIDE_NAMES = """() => [...document.querySelectorAll('.hs-area-major span:not([hidden])')]
+  .filter((n) => !n.classList.contains('hs-at-centre'))
+  .map((n) => { const r = n.getBoundingClientRect(); return [n.textContent, [r.left, r.top, r.right, r.bottom]]; })"""
+#: An outline's [west, south, east, north] as a page box [left, top, right, bottom].
+OUTLINE_BOX = """(b) => { const m = window.hotspotsMap.map, o = m.getContainer().getBoundingClientRect();
+  const sw = m.latLngToContainerPoint([b[1], b[0]]), ne = m.latLngToContainerPoint([b[3], b[2]]);
+  return [o.left + sw.x, o.top + ne.y, o.left + ne.x, o.top + sw.y]; }"""
+
+
+def test_a_name_beside_its_outline_is_not_on_a_neighbours(map_server: MapServer, open_page: OpenPage) -> None:
+    """'Vivalla', placed below its outline, sat on Baronbackarna's and read as that area's name. On a
+    projector there is room for every name; on a phone a crowded name may still fall back."""
+    page, console = open_page(f"/map?end={map_server.demo.end}", size=(1440, 900))
+    frame = map_server.demo.areas.frame
+    partnership = frame[frame["kind"] == "partnership"]
+    outlines = {
+        name: page.evaluate(OUTLINE_BOX, [float(v) for v in geometry.bounds])
+        for name, geometry in zip(partnership["name"], partnership.geometry, strict=True)
+    }
+    beside = page.evaluate(BESIDE_NAMES)
+    assert beside, "no name was placed beside its outline"
+    for name, box in beside:
+        on = [other for other, outline in outlines.items() if other != name and overlap(box, outline)]
+        assert not on, f"{name!r} sits on the outline of {on}"
+    assert console.errors == []
