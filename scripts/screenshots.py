@@ -144,6 +144,8 @@ def main() -> None:
             page.goto(url + path)
             if path.startswith("/map"):
                 wait_until(page, IDLE)
+                page.wait_for_load_state("networkidle")  # the basemap's tiles too
+                page.wait_for_timeout(500)  # Leaflet's tile fade-in
             page.screenshot(path=str(out / name))
             print(f"wrote {out / name} ({url}{path}, {viewport['width']}x{viewport['height']})")
         browser.close()
