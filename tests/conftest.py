@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pytest
@@ -46,6 +46,22 @@ def skip_or_fail(requirement: str, reason: str) -> None:
 
 
 #: Fixtures that mean "this test reaches PostgreSQL" / "this test drives Chromium".
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, one per test process: Playwright's sync API allows one running instance per
+    thread, so every browser test (map, pages, phone) shares this one."""
+    from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        skip_or_fail("BROWSER", f"{CHROMIUM} is missing (scripts/system-deps.sh installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 MARKED_BY_FIXTURE = {"pg_database": "postgres", "browser": "browser"}
 
 

@@ -29,7 +29,8 @@ from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.schema import reports, visits
 from hotspots.store import open_store
-from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS, sign_in, wait_until
+from scripts.screenshots import CHROMIUM, sign_in, wait_until
+from tests.conftest import skip_or_fail
 from tests.map.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -91,7 +92,7 @@ def phone_server(
     tmp_path_factory: pytest.TempPathFactory, areas: Areas
 ) -> Iterator[tuple[Server, Any, tuple]]:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (scripts/system-deps.sh installs Debian's chromium)")
+        skip_or_fail("BROWSER", f"{CHROMIUM} is missing (scripts/system-deps.sh installs Debian's chromium)")
     directory = tmp_path_factory.mktemp("phone")
     settings = Settings(database_url=f"sqlite:///{directory / 'store.db'}", permutations=99)
     engine = open_store(settings)
@@ -110,14 +111,10 @@ def phone_server(
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(browser: Any) -> Any:
+    """The suite's one Chromium (tests/conftest.py): a second Playwright in the process would refuse."""
+    return browser
 
 
 def _login(context: Any, url: str, name: str, target: str) -> Any:

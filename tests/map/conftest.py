@@ -25,8 +25,8 @@ from hotspots.accounts import AccountError, Role, add_user, create_key, get_user
 from hotspots.analysis import Analysis, AnalysisParams, analyse
 from hotspots.analysis_cache import AnalysisCache
 from hotspots.config import Settings
-from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS, IDLE, VIEWPORT, blank_tile, sign_in, wait_until
-from tests.conftest import DemoStore, skip_or_fail
+from scripts.screenshots import IDLE, VIEWPORT, blank_tile, sign_in, wait_until
+from tests.conftest import DemoStore
 
 #: Where tests may leave screenshots (ignored by git); ``make screenshots`` refreshes the README's.
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -88,18 +88,6 @@ def map_server(demo_store: DemoStore) -> Iterator[MapServer]:
     yield MapServer(f"http://127.0.0.1:{port}", demo_store, demo_store.settings, AnalysisCache())
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        skip_or_fail("BROWSER", f"{CHROMIUM} is missing (scripts/system-deps.sh installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Console(NamedTuple):

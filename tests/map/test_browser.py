@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import h3
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,21 +31,30 @@ def drawn(page: Any, layer: str) -> dict[int, dict[str, Any]]:
 
 
 def expected_hotspots(
-    analysis: Analysis, bins: np.ndarray, counts: np.ndarray, resolution: int
+    analysis: Analysis, bins: np.ndarray, resolution: int, chosen: np.ndarray
 ) -> pd.DataFrame:
     """Per parent cell of the significant cells: the bin the map must show (strongest hot bin among its
-    cells, else the strongest cold one) and the reports in its significant cells."""
+    cells, else the strongest cold one) and the reports inside that hexagon, counted from the ``chosen``
+    report points with h3-py (H3 cells do not nest: a hexagon's reports are not its children's)."""
     significant = bins != 0
     frame = pd.DataFrame(
         {
             "parent": h3grid.cell_to_parent(analysis.lattice.cells[significant], resolution),
             "hot": np.where(bins[significant] > 0, bins[significant], 0),
             "cold": np.where(bins[significant] < 0, bins[significant], 0),
-            "count": counts[significant].astype(int),
         }
     ).groupby("parent")
-    out = frame.agg(hot=("hot", "max"), cold=("cold", "min"), count=("count", "sum"))
+    out = frame.agg(hot=("hot", "max"), cold=("cold", "min"))
     out["gi_bin"] = np.where(out["hot"] > 0, out["hot"], out["cold"])
+    points = analysis.points
+    inside = pd.Series(
+        [
+            h3.str_to_int(h3.latlng_to_cell(lat, lon, resolution))
+            for lat, lon in zip(points.lat[chosen], points.lon[chosen], strict=True)
+        ],
+        dtype=np.uint64,
+    ).value_counts()
+    out["count"] = inside.reindex(out.index, fill_value=0).astype(int).to_numpy()
     return out
 
 
@@ -64,10 +74,10 @@ def in_view(page: Any, cells: np.ndarray) -> np.ndarray:
 
 
 def assert_hotspots_match(
-    page: Any, analysis: Analysis, bins: np.ndarray, counts: np.ndarray
+    page: Any, analysis: Analysis, bins: np.ndarray, chosen: np.ndarray
 ) -> dict[int, Any]:
     resolution = resolution_for_zoom(page.evaluate("() => hotspotsMap.map.getZoom()"), 10)
-    expected = expected_hotspots(analysis, bins, counts, resolution)
+    expected = expected_hotspots(analysis, bins, resolution, chosen)
     shown = drawn(page, "hotspots")
     assert shown, "no hotspot hexagons drawn"
     assert set(shown) <= set(expected.index), "a hexagon drawn where no cell is significant"
@@ -84,7 +94,7 @@ def test_map_draws_the_statistics_hot_spots_without_console_errors(
 ) -> None:
     page, console = open_page(f"/map?end={map_server.demo.end}")
     analysis = map_server.analysis(window="28d")
-    assert_hotspots_match(page, analysis, analysis.gi.gi_bin, analysis.count)
+    assert_hotspots_match(page, analysis, analysis.gi.gi_bin, analysis.points.in_window)
     assert page.evaluate("() => hotspotsMap.drawn('areas')") > 0
     markers = page.locator(".hs-priority").all_inner_texts()
     assert markers and markers == [str(rank) for rank in range(1, len(markers) + 1)]
@@ -128,7 +138,7 @@ def test_window_and_category_filters_change_what_is_drawn(map_server: MapServer,
     wait_until(page, IDLE)
     assert "window=7d" in page.url
     week = map_server.analysis(window="7d")
-    after = assert_hotspots_match(page, week, week.gi.gi_bin, week.count)
+    after = assert_hotspots_match(page, week, week.gi.gi_bin, week.points.in_window)
     assert set(after) != set(before) or [p["count"] for p in after.values()] != [
         p["count"] for p in before.values()
     ]
@@ -137,7 +147,7 @@ def test_window_and_category_filters_change_what_is_drawn(map_server: MapServer,
         page.select_option("select[name=category]", "observed_dealing")
     wait_until(page, IDLE)
     dealing = map_server.analysis(window="7d", categories=("observed_dealing",))
-    filtered = assert_hotspots_match(page, dealing, dealing.gi.gi_bin, dealing.count)
+    filtered = assert_hotspots_match(page, dealing, dealing.gi.gi_bin, dealing.points.in_window)
     assert filtered != after
     assert console.errors == []
 
@@ -156,7 +166,8 @@ def test_week_slider_shows_one_weeks_space_time_hot_spots(map_server: MapServer,
         assert label in page.locator(".hs-week").inner_text()
         bins, counts = analysis.emerging.bins[:, -steps], analysis.cube[:, -steps]
         # A cell hot only through its neighbours and past weeks, with no report that week, is not drawn.
-        shown = assert_hotspots_match(page, analysis, np.where((bins > 0) & (counts == 0), 0, bins), counts)
+        in_week = analysis.points.week == analysis.cube.shape[1] - steps
+        shown = assert_hotspots_match(page, analysis, np.where((bins > 0) & (counts == 0), 0, bins), in_week)
         assert all(p["count"] > 0 for p in shown.values() if p["gi_bin"] > 0 and p["cells"] == 1)
     assert "Hexagoner utan rapporter" in page.locator(".hs-legend").inner_text()
     assert console.errors == []
