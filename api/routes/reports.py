@@ -23,6 +23,8 @@ from api.errors import responses
 from api.reselection import ReselectionDep
 from hotspots import audit, ingest, reports_store
 from hotspots.accounts import User
+from hotspots.areas import Areas
+from hotspots.config import Settings
 from hotspots.ingest import MAX_NOTE_CHARS, MAX_WEIGHT, ImportResult
 from hotspots.reports_store import ReportFilter
 from hotspots.validation import API_OPTIONS
@@ -201,19 +203,10 @@ def import_upload(
     skip_invalid: Annotated[bool, Form(description="Spara giltiga rader / store the valid rows")] = False,
 ) -> ImportOut:
     """The request size limit (setting ``max_upload_bytes``) answers 413 before the file is parsed."""
-    filename = Path(file.filename or "upload.csv").name[-200:] or "upload.csv"
-    result = ingest.import_bytes(
-        engine,
-        file.file.read(),
-        filename,
-        settings=settings,
-        areas=areas,
-        crs=crs or None,
-        default_source=source or None,
+    filename, result = import_uploaded_file(
+        file, engine=engine, settings=settings, areas=areas, user=user, crs=crs, source=source,
         skip_invalid=skip_invalid,
-        created_by=user.name,
-        options=API_OPTIONS,
-    )
+    )  # fmt: skip
     reselection.after(result, background, engine, settings, areas)  # after the answer, one at a time
     return _audited(engine, user, filename, skip_invalid, result)
 
@@ -277,3 +270,36 @@ def delete_report(report_id: ReportId, engine: EngineDep, user: CurrentUser) -> 
         ),
     )
     return Response(status_code=204)
+
+
+def upload_name(file: UploadFile) -> str:
+    """The uploaded file's base name, bounded: it is shown and audited, never used as a path."""
+    return Path(file.filename or "upload.csv").name[-200:] or "upload.csv"
+
+
+def import_uploaded_file(
+    file: UploadFile,
+    *,
+    engine: Engine,
+    settings: Settings,
+    areas: Areas,
+    user: User,
+    crs: str | None,
+    source: str | None,
+    skip_invalid: bool,
+) -> tuple[str, ingest.ImportResult]:
+    """An uploaded file imported as the API and the upload page both do: its name and the result; raises
+    ImportRejected with nothing written."""
+    filename = upload_name(file)
+    return filename, ingest.import_bytes(
+        engine,
+        file.file.read(),
+        filename,
+        settings=settings,
+        areas=areas,
+        crs=crs or None,
+        default_source=source or None,
+        skip_invalid=skip_invalid,
+        created_by=user.name,
+        options=API_OPTIONS,
+    )

@@ -10,7 +10,6 @@ field, value, reason and the original row) to download.
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
@@ -19,10 +18,10 @@ from fastapi.responses import HTMLResponse
 from api.deps import REPORT_DATA, AreasDep, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
 from api.reselection import ReselectionDep
+from api.routes.reports import import_uploaded_file, upload_name
 from api.templating import templates
 from hotspots import audit, ingest
 from hotspots.errors import ImportRejected
-from hotspots.validation import API_OPTIONS
 
 router = APIRouter(
     prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA], responses=responses(401, 403)
@@ -60,20 +59,12 @@ def upload(
     source: Annotated[str, Form(max_length=64)] = "",
     skip_invalid: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    filename = Path(file.filename or "upload.csv").name[-200:] or "upload.csv"
+    filename = upload_name(file)  # for the page when the import is refused
     try:
-        result = ingest.import_bytes(
-            engine,
-            file.file.read(),
-            filename,
-            settings=settings,
-            areas=areas,
-            crs=crs or None,
-            default_source=source or None,
+        filename, result = import_uploaded_file(
+            file, engine=engine, settings=settings, areas=areas, user=user, crs=crs, source=source,
             skip_invalid=skip_invalid,
-            created_by=user.name,
-            options=API_OPTIONS,
-        )
+        )  # fmt: skip
     except ImportRejected as exc:
         rejected = ingest.ImportResult(0, 0, 0, 0, errors=exc.errors)
         return _page(
