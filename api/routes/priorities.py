@@ -146,7 +146,7 @@ def _phone_page(request: Request, user: User, *, context: Derived | None, lang: 
     areas = load_areas(request.app.state.settings)
     nav = _area_links(request, user, areas, context.params.areas if context else ())
     if context is None:
-        return PhonePage(nav=nav, user=str(user.id))
+        return PhonePage(nav=nav, user=str(user.id), timezone=request.app.state.settings.timezone)
     fresh = freshness(context.engine)
     t = PRIORITY_LIST[lang]
     zone = ZoneInfo(context.settings.timezone)

@@ -11,7 +11,10 @@
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
-  function clock(date) { return date.toLocaleString("sv-SE", { dateStyle: "short", timeStyle: "short" }); }
+  /* In the deployment's time zone, as every other time on the page (a phone abroad would disagree). */
+  function clock(date) {
+    return date.toLocaleString("sv-SE", { dateStyle: "short", timeStyle: "short", timeZone: body.dataset.tz });
+  }
 
   /* --- maps app: Apple Maps on iOS, geo: on Android, Google Maps in the browser elsewhere --- */
   function mapsLinks() {

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -338,4 +339,22 @@ def test_another_users_queue_is_dropped_not_sent(
             sa.select(visits.c.user_name).order_by(visits.c.id.desc()).limit(1)
         ).scalar_one()
     assert newest == "falt2"  # the one new row is falt2's own visit, not falt's queued one
+    context.close()
+
+
+def test_the_fetch_time_is_the_deployments_local_time_on_a_phone_abroad(
+    chromium: Any, phone_server: tuple[Server, Any, tuple]
+) -> None:
+    """A phone set to Toronto time shows "Hämtad" in Stockholm time, as every other time on the page."""
+    server, _, _ = phone_server
+    context = chromium.new_context(viewport=PHONE, locale="sv-SE", timezone_id="America/Toronto")
+    page = _login(context, server.url, "falt", LIST)
+    page.wait_for_selector(".card")
+    wait_until(page, "() => document.querySelector('#fetched').textContent.includes(':')")
+    shown = page.locator("#fetched").inner_text()
+    stockholm = [
+        (datetime.now(ZoneInfo("Europe/Stockholm")) + timedelta(minutes=d)).strftime("%Y-%m-%d %H:%M")
+        for d in (-1, 0, 1)
+    ]
+    assert any(moment in shown for moment in stockholm), (shown, stockholm)
     context.close()
