@@ -52,6 +52,7 @@ from hotspots.config import Settings
 from hotspots.errors import UnknownArea
 from hotspots.lru import LRU
 from hotspots.store import LazyStore, VersionReader, Versions
+from hotspots.words import both
 from maps.http import etag_matches, strong_etag
 from maps.query import FilterQuery
 
@@ -154,7 +155,7 @@ async def current_user(
     if user is None:
         raise ApiError(
             401,
-            "Inloggning krävs / authentication required (X-API-Key header or session cookie)",
+            both("auth_required"),
             headers={"WWW-Authenticate": "APIKey"},
         )
     request.state.user = user
@@ -173,9 +174,7 @@ class Allow:
 
     async def __call__(self, user: CurrentUser) -> User:
         if user.role != Role.ADMIN and user.role not in self.roles:
-            raise ApiError(
-                403, f"Rollen {user.role.value} saknar behörighet / role {user.role.value} not allowed"
-            )
+            raise ApiError(403, both("role_not_allowed", role=user.role.value))
         return user
 
 
@@ -231,7 +230,7 @@ def area_scope(
     if not wanted:
         return user.areas
     if set(wanted) - set(user.areas):
-        raise ApiError(404, "Okänt område / unknown area")
+        raise ApiError(404, both("unknown_area"))
     return wanted
 
 

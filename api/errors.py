@@ -35,6 +35,7 @@ from hotspots.errors import (
 )
 from hotspots.query import InvalidQuery
 from hotspots.visits import VisitError
+from hotspots.words import both
 
 log = logging.getLogger("hotspots.api")
 
@@ -55,7 +56,7 @@ PAGE_TEXTS = {
     404: "Adressen finns inte i tjänsten. Kontrollera länken eller börja om från startsidan.",
     405: "Sidan kan inte öppnas så här.",
 }
-INVALID_REQUEST = "Ogiltig förfrågan / invalid request"
+INVALID_REQUEST = both("invalid_request")
 
 #: Longest value echoed back in an import row error (the value may be a whole free-text note).
 MAX_ECHOED_VALUE = 200
@@ -240,20 +241,18 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         return _respond(request, 422, "statistics_unavailable", str(exc))
     if isinstance(exc, ConfigError):
         log.error("configuration error: %s", exc)
-        return _respond(
-            request, 500, "configuration_error", "Serverns konfiguration är felaktig / server misconfigured"
-        )
+        return _respond(request, 500, "configuration_error", both("misconfigured"))
     return _respond(request, 422, "invalid_request", str(exc))
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> Response:
     log.error("store unavailable: %s", type(exc).__name__)
-    return _respond(request, 503, "unavailable", "Databasen svarar inte / store unavailable")
+    return _respond(request, 503, "unavailable", both("store_unavailable"))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
-    return _respond(request, 500, "internal_error", "Internt fel / internal error")
+    return _respond(request, 500, "internal_error", both("internal_error"))
 
 
 def install_error_handlers(app: FastAPI) -> None:

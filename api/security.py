@@ -22,6 +22,7 @@ from api.errors import ApiError, ErrorDetail, error_response
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
 from hotspots.untrusted import clean_text
+from hotspots.words import both
 
 SESSION_COOKIE = "hotspots_session"
 API_KEY_HEADER = "X-API-Key"
@@ -102,7 +103,7 @@ class PasswordChecks:
 
     async def run(self, check: Callable[[], T]) -> T:
         if not self._slots.acquire(blocking=False):
-            raise ApiError(503, "För många inloggningar just nu / too many logins at once, try again")
+            raise ApiError(503, both("too_many_logins"))
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, check)
         finally:
@@ -176,7 +177,7 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"Förfrågan är större än {self.max_bytes} byte / request body too large"
+        message = both("body_too_large", limit=self.max_bytes)
         await error_response(413, "payload_too_large", message)(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -510,3 +510,35 @@ REPORT = _table(
         ),
     }
 )
+
+# ------------------------------------------------------------------------------------- API errors
+
+#: The API's error messages. A program reads both languages in one string (:func:`both`); a browser's
+#: error page shows the Swedish half.
+API_ERRORS = _by_key(
+    {
+        "auth_required": (
+            "Inloggning krävs",
+            "authentication required (X-API-Key header or session cookie)",
+        ),
+        "role_not_allowed": ("Rollen {role} saknar behörighet", "role {role} not allowed"),
+        "unknown_area": ("Okänt område", "unknown area"),
+        "invalid_request": ("Ogiltig förfrågan", "invalid request"),
+        "misconfigured": ("Serverns konfiguration är felaktig", "server misconfigured"),
+        "store_unavailable": ("Databasen svarar inte", "store unavailable"),
+        "internal_error": ("Internt fel", "internal error"),
+        "too_many_logins": ("För många inloggningar just nu", "too many logins at once, try again"),
+        "body_too_large": ("Förfrågan är större än {limit} byte", "request body too large"),
+        "no_measure": ("Ingen insats {id}", "no measure {id}"),
+    }
+)
+
+
+def both(key: str, **values: object) -> str:
+    """An API error message in Swedish and English, ``"sv / en"``.
+
+    >>> both("role_not_allowed", role="field")
+    'Rollen field saknar behörighet / role field not allowed'
+    """
+    words = API_ERRORS[key]
+    return f"{words[Language.sv.value].format(**values)} / {words[Language.en.value].format(**values)}"

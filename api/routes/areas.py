@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from api.deps import ANY_ROLE, AreasDep, CurrentUser
 from api.errors import ApiError, responses
 from hotspots.areas import Areas
+from hotspots.words import both
 
 router = APIRouter(prefix="/areas", tags=["areas"], dependencies=[ANY_ROLE], responses=responses(401, 403))
 
@@ -56,7 +57,7 @@ def get_area(area_id: str, areas: AreasDep, user: CurrentUser) -> JSONResponse:
     frame = _visible(areas, user.areas)
     hit = frame[frame["area_id"] == area_id]
     if hit.empty:
-        raise ApiError(404, "Okänt område / unknown area")
+        raise ApiError(404, both("unknown_area"))
     row = hit.iloc[0]
     feature = {
         "type": "Feature",

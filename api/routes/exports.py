@@ -26,6 +26,7 @@ from hotspots import audit, exports, publications
 from hotspots.accounts import Role
 from hotspots.analysis import Analysis, AnalysisParams
 from hotspots.publications import Period, PublicationError
+from hotspots.words import both
 
 router = APIRouter(
     prefix="/exports", tags=["exports"], dependencies=[EXPORTS], responses=responses(401, 403, 422)
@@ -70,7 +71,7 @@ CrsQuery = Annotated[
 def _invalid(field: str, value: str | None, reason: str) -> ApiError:
     return ApiError(
         422,
-        "Ogiltig förfrågan / invalid request",
+        both("invalid_request"),
         details=[ErrorDetail(field=field, value=value, reason=reason)],
     )
 

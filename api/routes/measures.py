@@ -26,6 +26,7 @@ from hotspots.measures import (
     list_measures,
     record_measure,
 )
+from hotspots.words import both
 
 router = APIRouter(
     prefix="/measures", tags=["measures"], dependencies=[STATISTICS], responses=responses(401, 403, 404, 422)
@@ -64,7 +65,7 @@ def _measure_or_404(engine: Any, measure_id: int) -> Measure:
     try:
         return get_measure(engine, measure_id)
     except UnknownMeasure as exc:
-        raise ApiError(404, f"Ingen insats {measure_id} / no measure {measure_id}") from exc
+        raise ApiError(404, both("no_measure", id=measure_id)) from exc
 
 
 def _invalid(exc: MeasureError, prefix: str = "body") -> ApiError:
