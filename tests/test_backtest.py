@@ -3,21 +3,17 @@ and the demo run: every method beats chance."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
-from pyproj import Transformer
 
 from hotspots import ingest, ranking
-from hotspots.areas import read_areas
 from hotspots.backtest import run_backtest, score_ranking
 from hotspots.config import Settings
 from hotspots.ranking.selection import Evaluation
 from hotspots.store import open_store
 from tests.conftest import DemoStore
+from tests.towns import square_town
 
 
 def test_hit_rate_pai_pei_by_hand() -> None:
@@ -41,26 +37,11 @@ def test_ties_at_the_cut_count_pro_rata() -> None:
     assert hits.pei == pytest.approx(4 / 6)
 
 
-UMEA = (63.8258, 20.2630)  # far outside Örebro
-
-
 @pytest.fixture(scope="module")
 def other_town(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Month-only reports in Umeå: a steady hotspot on a square plus uniform background, 14 months."""
-    directory = tmp_path_factory.mktemp("umea")
-    to_metric = Transformer.from_crs("EPSG:4326", "EPSG:3006", always_xy=True)
-    to_wgs84 = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)
-    cx, cy = to_metric.transform(UMEA[1], UMEA[0])
-    box = shapely.box(cx - 2000, cy - 2000, cx + 2000, cy + 2000)
-    outline = shapely.transform(box, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1])))
-    areas_file = directory / "umea.geojson"
-    feature = {
-        "type": "Feature",
-        "properties": {"name": "Umeå centrum"},
-        "geometry": shapely.geometry.mapping(outline),
-    }
-    areas_file.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
-    settings = Settings(database_url=f"sqlite:///{directory / 'umea.db'}", areas_file=areas_file)
+    town = square_town(tmp_path_factory.mktemp("umea"), "Umeå centrum", 2000)
+    settings, to_wgs84, (cx, cy) = town.settings, town.to_wgs84, town.centre
     rng = np.random.default_rng(7)
     rows = []
     for month in pd.period_range("2025-01", "2026-02", freq="M"):
@@ -71,7 +52,7 @@ def other_town(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             rows.append({"source": "police", "source_id": f"{month}-{k}", "occurred_at": str(month),
                          "category": "observed_dealing", "lat": lat, "lon": lon})  # fmt: skip
     engine = open_store(settings)
-    ingest.import_frame(engine, pd.DataFrame(rows), settings=settings, areas=read_areas(areas_file))
+    ingest.import_frame(engine, pd.DataFrame(rows), settings=settings, areas=town.areas)
     return settings
 
 

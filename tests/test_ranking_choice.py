@@ -3,41 +3,21 @@ as choosing from scratch), shown by status and used by the priority list."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from pyproj import Transformer
 
 from hotspots import ingest, ranking, summary
-from hotspots.areas import Areas, read_areas
+from hotspots.areas import Areas
 from hotspots.backtest import study_lattice
 from hotspots.config import Settings
 from hotspots.ranking import choice
 from hotspots.store import open_store
-
-UMEA = (63.8258, 20.2630)
-
-
-def _town(directory: Path) -> tuple[Settings, Areas, Transformer, tuple[float, float]]:
-    to_metric = Transformer.from_crs("EPSG:4326", "EPSG:3006", always_xy=True)
-    to_wgs84 = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)
-    cx, cy = to_metric.transform(UMEA[1], UMEA[0])
-    box = shapely.box(cx - 1500, cy - 1500, cx + 1500, cy + 1500)
-    outline = shapely.transform(box, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1])))
-    areas_file = directory / "town.geojson"
-    feature = {
-        "type": "Feature",
-        "properties": {"name": "Centrum"},
-        "geometry": shapely.geometry.mapping(outline),
-    }
-    areas_file.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
-    settings = Settings(database_url=f"sqlite:///{directory / 'town.db'}", areas_file=areas_file)
-    return settings, read_areas(areas_file), to_wgs84, (cx, cy)
+from tests.towns import square_town
 
 
 def _weeks(
@@ -60,7 +40,7 @@ def _weeks(
 
 @pytest.fixture()
 def town(tmp_path: Path) -> tuple[Settings, Areas, Transformer, tuple[float, float]]:
-    settings, areas, to_wgs84, centre = _town(tmp_path)
+    settings, areas, to_wgs84, centre = square_town(tmp_path, "Centrum", 1500)
     frame = _weeks("2024-06-03", "2025-11-30", to_wgs84, centre, seed=2)
     ingest.import_frame(open_store(settings), frame, settings=settings, areas=areas)
     return settings, areas, to_wgs84, centre

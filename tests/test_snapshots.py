@@ -22,7 +22,7 @@ from hotspots.schema import analysis_snapshots
 from hotspots.snapshots import KEEP_PER_SLOT, SnapshotSlot, computations
 from hotspots.store import open_store
 from tests.conftest import DemoStore
-from tests.reliability.conftest import write_reports_csv
+from tests.reliability.conftest import seeded_store, write_reports_csv
 
 PARAMS = AnalysisParams(window="28d", permutations=99)
 
@@ -56,14 +56,7 @@ def test_a_snapshot_holds_no_pickle() -> None:
 
 @pytest.fixture
 def small_store(tmp_path: Path, areas: Areas) -> Iterator[tuple[Settings, Engine]]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", permutations=99)
-    engine = open_store(settings)
-    ingest.import_file(
-        engine,
-        write_reports_csv(tmp_path / "a.csv", 600, prefix="a", days=20),
-        settings=settings,
-        areas=areas,
-    )
+    settings, engine = seeded_store(tmp_path, areas, 600, permutations=99)
     yield settings, engine
     engine.dispose()
 

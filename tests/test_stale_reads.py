@@ -19,23 +19,14 @@ from hotspots.config import Settings
 from hotspots.store import dataset_version, open_store
 from hotspots.version_watch import VersionWatcher
 from tests.conftest import _reset_postgres
-from tests.reliability.conftest import write_reports_csv
+from tests.reliability.conftest import seeded_store, write_reports_csv
 
 PARAMS = AnalysisParams(window="28d", permutations=0)
 
 
 @pytest.fixture
 def store(tmp_path: Path, areas: Areas) -> Iterator[tuple[Settings, Engine]]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'store.db'}", permutations=0, max_staleness_s=3.0
-    )
-    engine = open_store(settings)
-    ingest.import_file(
-        engine,
-        write_reports_csv(tmp_path / "a.csv", 400, prefix="a", days=20),
-        settings=settings,
-        areas=areas,
-    )
+    settings, engine = seeded_store(tmp_path, areas, 400, permutations=0, max_staleness_s=3.0)
     yield settings, engine
     engine.dispose()
 

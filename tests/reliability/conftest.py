@@ -12,14 +12,19 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from hotspots import ingest
+from hotspots.areas import Areas
+from hotspots.config import Settings
 from hotspots.h3grid import latlng_to_cells
 from hotspots.schema import REPORT_COLUMNS
+from hotspots.store import open_store
 
 #: A box around central Örebro: every point is inside the municipality, so every generated row is valid.
 LAT_RANGE = (59.255, 59.295)
@@ -101,6 +106,15 @@ def write_reports_csv(path: Path, n: int, *, prefix: str, seed: int = 0, **when:
     """:func:`reports_frame` written as an import file."""
     reports_frame(n, prefix=prefix, seed=seed, **when).to_csv(path, index=False)  # type: ignore[arg-type]
     return path
+
+
+def seeded_store(directory: Path, areas: Areas, n: int, **settings: Any) -> tuple[Settings, Engine]:
+    """A SQLite store under ``directory`` holding ``n`` generated reports of the last 20 days."""
+    config = Settings(database_url=f"sqlite:///{directory / 'store.db'}", **settings)
+    engine = open_store(config)
+    reports = write_reports_csv(directory / "a.csv", n, prefix="a", days=20)
+    ingest.import_file(engine, reports, settings=config, areas=areas)
+    return config, engine
 
 
 def start_import(
