@@ -18,11 +18,12 @@ from hotspots.accounts import Role
 from hotspots.backtest import study_lattice
 from hotspots.ranking import choice
 from hotspots.store import open_store
-from tests.test_ranking_choice import _town, _weeks
+from tests.test_ranking_choice import _weeks
+from tests.towns import square_town
 
 
 def test_api_imports_advance_the_choice_in_force(tmp_path: Path) -> None:
-    settings, areas, to_wgs84, centre = _town(tmp_path)
+    settings, areas, to_wgs84, centre = square_town(tmp_path, "Centrum", 1500)
     engine = open_store(settings)
     ingest.import_frame(
         engine, _weeks("2024-06-03", "2025-11-30", to_wgs84, centre, seed=2), settings=settings, areas=areas
