@@ -16,6 +16,7 @@ keyed by the store's versions; derived data may lag a write by at most ``max_sta
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,9 +61,10 @@ from api.security import (
     check_secret_key,
 )
 from hotspots.analysis_cache import AnalysisCache
+from hotspots.analysis_process import AnalysisProcess
 from hotspots.config import Settings, get_settings
 from hotspots.lru import LRU
-from hotspots.store import LazyStore
+from hotspots.store import LazyStore, shared_store
 from hotspots.version_watch import VersionWatcher
 from maps.routes import MapFactory
 
@@ -97,19 +99,25 @@ TAGS = [
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the app's version watcher (new dataset versions pushed to the analysis cache's clock, so a
-    stale analysis is never served longer than ``max_staleness_s`` after the write), then freeze what
+    stale analysis is never served longer than ``max_staleness_s`` after the write, and reads need not
+    query the version) and its analysis process (:mod:`hotspots.analysis_process`), then freeze what
     start-up created (modules, classes, the app: ~250,000 objects that live as long as the process) out of
     the cyclic garbage collector's reach: a full collection then walks thousands of objects instead, and
     stops pausing a worker for ~150 ms, which showed as the p99 of cached lists."""
     analyses: AnalysisCache = app.state.analyses
-    watcher = app.state.version_watcher = VersionWatcher(app_engine(app), analyses.versions.observe)
+    engine = app_engine(app)
+    watcher = app.state.version_watcher = VersionWatcher(engine, analyses.versions.watched)
     watcher.start()
+    if analyses.process is not None and shared_store(engine):  # spawned beside start-up, not at a write
+        threading.Thread(target=analyses.process.start, name="analysis-process-start", daemon=True).start()
     gc.collect()
     gc.freeze()
     try:
         yield
     finally:
         watcher.stop()
+        if analyses.process is not None:
+            analyses.process.close()
 
 
 async def _not_modified(_request: Request, exc: Exception) -> Response:
@@ -137,7 +145,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.store = LazyStore(effective, engine)
     app.state.version_reader = None  # created on first use (api.deps.app_versions)
     app.state.version_watcher = None  # started by the lifespan (_lifespan)
-    app.state.analyses = AnalysisCache()
+    app.state.analyses = AnalysisCache(
+        process=AnalysisProcess(effective) if effective.analysis_process else None
+    )
     app.state.bodies = LRU[Body](64)
     app.state.building = {}  # body builds in progress, by ETag (api.deps.cached_body)
     app.state.credentials = CredentialCache()

@@ -37,15 +37,17 @@ from hotspots.analysis_cache import AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import EmptyData, StatisticsError
+from hotspots.lru import LRU
 from hotspots.projection import crs_for, to_metric
 from hotspots.query import parse_window
+from hotspots.report_windows import ReportWindows, read_window
 from hotspots.stats.change import WeekOverWeek
 from hotspots.stats.emerging import EmergingHotspots, iso_week_steps, weekly_cube
 from hotspots.stats.gistar import GiStar
 from hotspots.stats.kde import DEFAULT_BANDWIDTH_M, kernel_density
 from hotspots.stats.moran import LocalMoran
 from hotspots.stats.weights import h3_weights
-from hotspots.store import dataset_version, read_reports, shared_store
+from hotspots.store import dataset_version, shared_store
 from hotspots.words import OUTSIDE_AREAS, OUTSIDE_KEY, Language
 
 #: Half-life of the time-decayed intensity: a report two weeks old counts half.
@@ -301,26 +303,54 @@ def analyse(
     if cache is None:
         return compute(engine, settings, areas, params)
 
-    def computed(version: int) -> Analysis:
+    def computed(version: int, _held: int | None) -> Analysis:
         return compute(engine, settings, areas, params, version)
 
+    from hotspots import analysis_codec
     from hotspots.snapshots import SnapshotSlot  # here: snapshots decode into this module's classes
+    from hotspots.version_watch import CONFIRMED_WITHIN_S
 
     if shared_store(engine):  # one computation per version for every worker and host on the store
-        computed = partial(SnapshotSlot(engine, areas, params).obtain, compute=computed)
+        process = cache.process
+
+        def encoded(version: int) -> bytes:
+            if process is not None:  # off this worker's interpreter lock (hotspots.analysis_process)
+                return process.compute(engine, areas, params)
+            return analysis_codec.encode(compute(engine, settings, areas, params, version))
+
+        computed = partial(SnapshotSlot(engine, areas, params).obtain, compute=encoded)
+
+    def current() -> int:
+        # Bounded staleness: the version the app's VersionWatcher confirmed (several times a second), not
+        # one more query per request; 0: read it, so a read sees the write before it.
+        pushed = cache.versions.newest(CONFIRMED_WITHIN_S) if settings.max_staleness_s > 0 else None
+        return dataset_version(engine) if pushed is None else pushed
+
     return cache.get_or_compute(
         (str(engine.url), areas, params),
-        lambda: dataset_version(engine),
+        current,
         computed,
         max_staleness_s=settings.max_staleness_s,
     )
 
 
 def compute(
-    engine: Engine, settings: Settings, areas: Areas, params: AnalysisParams, version: int | None = None
+    engine: Engine,
+    settings: Settings,
+    areas: Areas,
+    params: AnalysisParams,
+    version: int | None = None,
+    *,
+    windows: ReportWindows | None = None,
+    lattices: LRU[Lattice] | None = None,
 ) -> Analysis:
-    """Compute without the cache (``params`` must be resolved)."""
+    """Compute without the cache (``params`` must be resolved). The dataset version is read before the
+    reports, so an analysis never claims a write its data may lack. A process that computes again and
+    again (:mod:`hotspots.analysis_process`) passes what it keeps between computations: ``windows``, the
+    reports read (:mod:`hotspots.report_windows`), and ``lattices``, which a new report changes only
+    when it lands in a cell without reports (building one is half a computation)."""
     assert params.end is not None and params.resolution is not None and params.k is not None
+    version = dataset_version(engine) if version is None else version
     start, end = window_bounds(params, settings.timezone)
     last_week = pd.Period(params.end, "W-SUN")
     first_week = last_week - (params.weeks - 1)
@@ -329,7 +359,7 @@ def compute(
     )
     read_from = min(start, cube_start.astimezone(UTC))
     read_at = datetime.now(UTC)
-    reports = read_reports(
+    reports = (windows.read if windows is not None else read_window)(
         engine,
         start=read_from,
         end=end,
@@ -341,9 +371,7 @@ def compute(
         raise EmptyData(_no_reports(engine, end, settings.timezone))  # else the lattice would be empty
     # the cell containing each point (a stored res-12 cell's parent is not: H3 cells do not nest exactly)
     parents = h3grid.latlng_to_cells(reports["lat"].to_numpy(), reports["lon"].to_numpy(), params.resolution)
-    lattice = build_lattice(
-        areas, params.resolution, params.k, parents, settings.study_extent_m, settings.metric_crs or None
-    )
+    lattice = _lattice(areas, params, settings, parents, lattices)
     n = lattice.cells.size
     if n == 0:
         raise StatisticsError("the areas file yields no cells at this resolution")
@@ -386,7 +414,7 @@ def compute(
     )
     return Analysis(
         params=params,
-        dataset_version=dataset_version(engine) if version is None else version,
+        dataset_version=version,
         start=start,
         end=end,
         lattice=lattice,
@@ -412,6 +440,27 @@ def compute(
             decayed[idx >= 0],
         ),
     )
+
+
+def _lattice(
+    areas: Areas,
+    params: AnalysisParams,
+    settings: Settings,
+    parents: h3grid.CellArray,
+    lattices: LRU[Lattice] | None,
+) -> Lattice:
+    """:func:`build_lattice` for these reports' cells, from ``lattices`` when it holds it (keyed by the
+    areas' identity: its owner keeps the areas it computes for)."""
+    assert params.resolution is not None and params.k is not None
+    extent, crs = settings.study_extent_m, settings.metric_crs or None
+    if lattices is None:
+        return build_lattice(areas, params.resolution, params.k, parents, extent, crs)
+    active = hashlib.sha256(np.unique(parents).tobytes()).hexdigest()
+    key = f"{id(areas)}|{params.resolution}|{params.k}|{extent}|{crs}|{active}"
+    if (lattice := lattices.get(key)) is None:
+        lattice = build_lattice(areas, params.resolution, params.k, parents, extent, crs)
+        lattices.put(key, lattice)
+    return lattice
 
 
 def _no_reports(engine: Engine, end: datetime, tz: str) -> str:

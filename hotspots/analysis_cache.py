@@ -24,10 +24,13 @@ never one per waiter or per version. With a staleness bound, a waiter also takes
 the entry it found too stale: it waits for at most the computation in progress.
 
 Bounded staleness (``max_staleness_s`` > 0, the server's default): a lookup that finds only an older
-entry serves it at once and computes the newest version in a background thread, as long as that entry
-was superseded (a newer version first seen by :class:`VersionClock`) at most ``max_staleness_s`` ago;
-after that, reads wait for the computation as with 0. So reads never queue behind a computation the
-bound allows them to skip, and no answer is staler than the bound plus one computation.
+entry serves it at once and computes the newest version in a background thread, starting a third of the
+bound after the entry's data were read (:func:`settle_s`), so under a stream of writes a slot is computed
+about once per third of the bound, not back to back. An answer then lags the newest write by at most
+the settle time plus one computation, within the bound while a computation takes under two thirds of
+it. Reads never wait for that computation; only when an entry was superseded (a newer version first seen
+by :class:`VersionClock`) more than :data:`HARD_BOUND` bounds ago -- computations failing, or far slower
+than the bound allows -- do they wait for the next one, as with 0.
 """
 
 from __future__ import annotations
@@ -47,10 +50,30 @@ import numpy as np
 
 if TYPE_CHECKING:
     from hotspots.analysis import Analysis
+    from hotspots.analysis_process import AnalysisProcess
 
+#: How a cache miss is computed: ``compute(version, held)`` returns the analysis at ``version`` or newer;
+#: ``held`` is the older version the cache serves meanwhile (None when reads wait for the result).
+Compute = Callable[[int, "int | None"], "Analysis"]
 #: Analyses kept per cache: a few windows and filters of the current and previous versions.
 CACHE_SIZE = 16
+#: Reads wait for a computation only when the newest analysis was superseded this many bounds ago:
+#: computations failing, or far slower than the bound allows (see the module docstring).
+HARD_BOUND = 2
 logger = logging.getLogger(__name__)
+
+
+def settle_s(max_staleness_s: float) -> float:
+    """How long a finished analysis stands before the next computation of its slot may start: a third of
+    the staleness bound.
+
+    Under a stream of writes (field visits from phones) every analysis is out of date the moment it is
+    finished; computing again at once would keep a core busy for answers nobody can tell apart. Waiting
+    a third of the bound keeps an answer within settle + one computation + the time to notice a write
+    (``VersionWatcher``: < 0.1 s) of the newest data: inside the bound while a computation takes under
+    two thirds of it. Deployment-wide: workers holding the same snapshot wake together, one computes and
+    the others take its result (:meth:`hotspots.snapshots.SnapshotSlot.obtain`)."""
+    return max_staleness_s / 3
 
 
 def digest(result: Analysis) -> int:
@@ -78,9 +101,18 @@ class VersionClock:
         self._times: list[float] = []
         self._forgotten = -1  # newest version dropped from the record (older ages are unknown)
         self._keep = keep
+        self._confirmed = -math.inf  # when a watcher last reported the newest version
         self._lock = threading.Lock()
 
+    def watched(self, version: int) -> None:
+        """The version a :class:`~hotspots.version_watch.VersionWatcher` just read: recorded, and confirmed
+        current (the watcher hears of every write, so until it says otherwise, this is the newest)."""
+        with self._lock:
+            self._confirmed = time.monotonic()
+        self.observe(version)
+
     def observe(self, version: int, at: float | None = None) -> None:
+        """Record a version read from the store."""
         with self._lock:
             if self._versions and version <= self._versions[-1]:
                 return
@@ -89,6 +121,14 @@ class VersionClock:
             if len(self._versions) > self._keep:
                 self._forgotten = self._versions.pop(0)
                 self._times.pop(0)
+
+    def newest(self, within_s: float) -> int | None:
+        """The newest version, if a watcher confirmed it within the last ``within_s`` seconds: what a read
+        under bounded staleness uses instead of a query of its own."""
+        with self._lock:
+            if self._versions and time.monotonic() - self._confirmed <= within_s:
+                return self._versions[-1]
+            return None
 
     def age(self, version: int) -> float:
         """Seconds since a version newer than ``version`` was first seen (0 while it is the newest)."""
@@ -113,10 +153,12 @@ class _Slot:
 class AnalysisCache:
     """Analyses by ``(*slot, dataset version)``, at most ``size`` of them, least recently used out first."""
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+    def __init__(self, size: int = CACHE_SIZE, process: AnalysisProcess | None = None) -> None:
         if size < 1:
             raise ValueError("an analysis cache needs room for at least one entry")
         self.size = size
+        #: where this cache's misses are computed on a shared store (None: in the calling thread)
+        self.process = process
         self._entries: OrderedDict[tuple[Hashable, ...], tuple[Analysis, int]] = OrderedDict()
         self._computing: dict[tuple[Hashable, ...], _Slot] = {}
         self._refreshing: set[tuple[Hashable, ...]] = set()
@@ -134,21 +176,24 @@ class AnalysisCache:
         self,
         slot: tuple[Hashable, ...],
         version: Callable[[], int],
-        compute: Callable[[int], Analysis],
+        compute: Compute,
         *,
         max_staleness_s: float = 0.0,
     ) -> Analysis:
-        """The analysis of ``slot`` at the store's current ``version()``, computed by ``compute(version)``
-        on a miss; with ``max_staleness_s`` > 0 an older entry superseded for at most that long is served
+        """The analysis of ``slot`` at the store's current ``version()``, computed by ``compute(version,
+        held)`` on a miss (``held``: the stale version this cache serves meanwhile, if any); with ``max_staleness_s`` > 0 an older entry superseded for at most that long is served
         at once while the newest version is computed in the background (see the module docstring)."""
         current = version()
         self.versions.observe(current)
         newest = self._newest(slot)
         if newest is not None and newest.dataset_version >= current:
             return newest
-        fresh_enough = newest is not None and self.versions.age(newest.dataset_version) <= max_staleness_s
+        fresh_enough = (
+            newest is not None and self.versions.age(newest.dataset_version) <= HARD_BOUND * max_staleness_s
+        )
         if newest is not None and max_staleness_s > 0 and fresh_enough:
-            self._refresh(slot, version, compute)
+            not_before = newest.computed_at.timestamp() + settle_s(max_staleness_s)
+            self._refresh(slot, version, compute, newest.dataset_version, not_before)
             return newest
         rejected = None if newest is None or max_staleness_s <= 0 else newest.dataset_version
         return self._compute(slot, current, version, compute, rejected)
@@ -158,7 +203,7 @@ class AnalysisCache:
         slot: tuple[Hashable, ...],
         wanted: int,
         version: Callable[[], int],
-        compute: Callable[[int], Analysis],
+        compute: Compute,
         rejected: int | None = None,
     ) -> Analysis:
         with self._lock:
@@ -178,7 +223,7 @@ class AnalysisCache:
                     or (rejected is not None and newest.dataset_version > rejected)
                 ):
                     return newest
-                result = compute(version())  # the newest version: the next waiters find it enough
+                result = compute(version(), rejected)  # the newest version: the next waiters find it enough
                 with self._lock:
                     self._entries[(*slot, result.dataset_version)] = (result, digest(result))
                     while len(self._entries) > self.size:
@@ -191,9 +236,15 @@ class AnalysisCache:
                     del self._computing[slot]
 
     def _refresh(
-        self, slot: tuple[Hashable, ...], version: Callable[[], int], compute: Callable[[int], Analysis]
+        self,
+        slot: tuple[Hashable, ...],
+        version: Callable[[], int],
+        compute: Compute,
+        held: int,
+        not_before: float,
     ) -> None:
-        """Compute the newest version of ``slot`` in a thread of its own, unless one already does."""
+        """Compute the newest version of ``slot`` in a thread of its own, unless one already does, but not
+        before the wall-clock time ``not_before`` (see :func:`settle_s`)."""
         with self._lock:
             if slot in self._refreshing:
                 return
@@ -201,7 +252,8 @@ class AnalysisCache:
 
         def run() -> None:
             try:
-                self._compute(slot, version(), version, compute)
+                time.sleep(max(0.0, not_before - time.time()))
+                self._compute(slot, version(), version, compute, rejected=held)
             except Exception:  # the next read tries again; a stale answer is still within its bound
                 logger.exception("refreshing an analysis in the background failed")
             finally:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hotspots.schema import audit_log
+from hotspots.store import transaction
 from hotspots.untrusted import clean_text
 
 LOGIN_FAILED = "login.failed"
@@ -59,7 +60,7 @@ def record(
         rows=rows,
     )
     if isinstance(target, Engine):
-        with target.begin() as conn:
+        with transaction(target) as conn:
             conn.execute(stmt)
     else:
         target.execute(stmt)

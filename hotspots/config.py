@@ -160,6 +160,11 @@ class Settings(BaseSettings):
         description="Derived data (statistics, lists, tiles) may lag a write by this many seconds while the "
         "new analysis is computed in the background; 0 = every read waits for it (tests, `hotspots compute`)",
     )
+    analysis_process: bool = Field(
+        True,
+        description="Compute analyses in a child process of each server worker, so a computation never "
+        "holds the interpreter lock its reads need; off = in the worker (tests, one-off tools)",
+    )
     max_upload_bytes: int = Field(
         50_000_000, ge=1, description="Largest request body the API accepts (uploads, batches); larger -> 413"
     )

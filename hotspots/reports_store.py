@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from hotspots.errors import NotFound
 from hotspots.schema import REPORT_COLUMNS, reports
-from hotspots.store import bump_version, transaction
+from hotspots.store import REPORTS_REMOVED, bump_version, transaction
 
 #: What a report-level read returns: the stored row with its id (notes included: readers are analysts).
 COLUMNS = ("id", *REPORT_COLUMNS)
@@ -111,5 +111,6 @@ def delete_report(
         if not conn.execute(sa.delete(reports).where(*where)).rowcount:
             raise NotFound(f"Rapport {report_id} finns inte / report not found")
         bump_version(conn)
+        bump_version(conn, REPORTS_REMOVED)
         if on_delete is not None:
             on_delete(conn)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from hotspots import audit, visits
 from hotspots.errors import HotspotsError
 from hotspots.schema import reports
-from hotspots.store import bump_version, dataset_version, transaction
+from hotspots.store import REPORTS_REMOVED, bump_version, dataset_version, transaction
 
 PERIOD_PATTERN = re.compile(r"^\s*(\d{1,4})\s*([md])\s*$", re.IGNORECASE)
 PURGE_ACTION = "reports.purge"
@@ -82,6 +82,8 @@ def purge(
     with transaction(engine) as conn:
         deleted = max(conn.execute(sa.delete(reports).where(reports.c.occurred_at < cutoff)).rowcount, 0)
         version = bump_version(conn) if deleted else dataset_version(conn)
+        if deleted:
+            bump_version(conn, REPORTS_REMOVED)
         visits_deleted = visits.purge_before(conn, cutoff)
         audit.record(
             conn,

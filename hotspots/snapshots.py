@@ -36,7 +36,7 @@ from hotspots import analysis_codec
 from hotspots.analysis import Analysis, AnalysisParams
 from hotspots.areas import Areas
 from hotspots.schema import analysis_snapshots, store_meta
-from hotspots.store import bump_version, transaction
+from hotspots.store import bump_version, lock_folder, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -70,16 +70,22 @@ class SnapshotSlot:
         self.params = params
         self.key = slot_hash(areas, params)
 
-    def obtain(self, version: int, compute: Callable[[int], Analysis]) -> Analysis:
-        """The analysis at ``version`` or newer: a stored snapshot, else computed by this worker while it
-        holds the slot's lock (waiting for another worker's computation first, then loading its result)."""
+    def obtain(self, version: int, held: int | None, compute: Callable[[int], bytes]) -> Analysis:
+        """The analysis at ``version`` or newer: a stored snapshot, else computed (``compute`` returns it
+        encoded) while this worker holds the slot's lock, waiting for another worker's computation first.
+
+        ``held`` (bounded staleness: the version the caller serves meanwhile): a snapshot newer than it
+        that another worker stored while this one waited for the lock is taken even if older than
+        ``version``. Under a stream of writes every waiter would otherwise find it already out of date and
+        compute again, back to back."""
         if (found := self.load(version)) is not None:
             return found
         with self.lock():
-            if (found := self.load(version)) is not None:
+            if (found := self.load(version if held is None else min(version, held + 1))) is not None:
                 return found
-            result = compute(version)
-            self.store(result)
+            payload = compute(version)
+            result = analysis_codec.decode(payload, self.areas)
+            self.store(payload, result.dataset_version)
             return result
 
     def load(self, at_least: int) -> Analysis | None:
@@ -99,23 +105,23 @@ class SnapshotSlot:
         if hashlib.sha256(payload).hexdigest() != row.sha256:
             logger.warning("analysis snapshot %s@%s failed its sha256; recomputing", self.key[:12], row[0])
             return None
-        return analysis_codec.decode(payload, self.areas)
+        try:
+            return analysis_codec.decode(payload, self.areas)
+        except Exception:  # written by another release of the codec: computed again, not a failed read
+            logger.warning("analysis snapshot %s@%s does not decode; recomputing", self.key[:12], row[0])
+            return None
 
-    def store(self, result: Analysis) -> None:
-        """Keep ``result`` for the deployment, count the computation and drop this slot's older versions."""
-        payload = analysis_codec.encode(result)
+    def store(self, payload: bytes, version: int) -> None:
+        """Keep an encoded analysis of ``version`` for the deployment, count the computation and drop this
+        slot's older versions."""
         table = analysis_snapshots
         with transaction(self.engine) as conn:
             # a row already there failed its checksum (else this worker would have loaded it): replace it
-            conn.execute(
-                sa.delete(table).where(
-                    table.c.slot == self.key, table.c.dataset_version == result.dataset_version
-                )
-            )
+            conn.execute(sa.delete(table).where(table.c.slot == self.key, table.c.dataset_version == version))
             conn.execute(
                 sa.insert(table).values(
                     slot=self.key,
-                    dataset_version=result.dataset_version,
+                    dataset_version=version,
                     params=repr(self.params),
                     created_at=datetime.now(UTC),
                     sha256=hashlib.sha256(payload).hexdigest(),
@@ -136,7 +142,7 @@ class SnapshotSlot:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """The slot's computation lock, shared by every process on the store; dies with its holder."""
+        """The slot's computation lock, shared by every process on the store and dying with its holder."""
         if self.engine.dialect.name == "postgresql":
             with self._advisory_lock():
                 yield
@@ -158,10 +164,9 @@ class SnapshotSlot:
 
     @contextmanager
     def _file_lock(self) -> Iterator[None]:
-        database = Path(str(self.engine.url.database))
-        folder = database.with_name(database.name + ".locks")
-        folder.mkdir(exist_ok=True)
-        with open(folder / f"{self.key[:32]}.lock", "a+b") as handle:
+        with open(
+            lock_folder(Path(str(self.engine.url.database))) / f"{self.key[:32]}.lock", "a+b"
+        ) as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -1,9 +1,10 @@
 """Dataset versions pushed to a worker as they change, instead of discovered by its next request.
 
 A worker serving an analysis superseded for at most ``max_staleness_s`` must know *when* it was
-superseded: the time of the write, not of the first request after a quiet hour. A
-:class:`VersionWatcher` thread, owned by the app (started and stopped in its lifespan), reports every new
-dataset version to a callback within a fraction of a second:
+superseded: the time of the write, not of the first request after a quiet hour; and with the version
+pushed, a read under bounded staleness needs no query of its own to learn it. A :class:`VersionWatcher`
+thread, owned by the app (started and stopped in its lifespan), reports the dataset version to a
+callback within a fraction of a second of every change, and at least every ``fallback_s`` otherwise:
 
 - PostgreSQL: ``LISTEN`` on :data:`hotspots.store.VERSIONS_CHANNEL`; :func:`hotspots.store.bump_version`
   sends ``pg_notify`` inside the writing transaction, so every host hears of a write when it commits. The
@@ -11,7 +12,7 @@ dataset version to a callback within a fraction of a second:
 - SQLite: ``PRAGMA data_version`` on a connection of its own, polled every ``poll_s``; it changes when
   another connection commits, and only then is the version read.
 
->>> # watcher = VersionWatcher(engine, cache.versions.observe); watcher.start(); …; watcher.stop()
+>>> # watcher = VersionWatcher(engine, cache.versions.watched); watcher.start(); …; watcher.stop()
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from hotspots.store import DATASET_VERSION, VERSIONS_CHANNEL, shared_store
 logger = logging.getLogger(__name__)
 
 _READ = f"SELECT value FROM store_meta WHERE key = '{DATASET_VERSION}'"
+#: A version the watcher reported this recently is taken as current: it reports at least every
+#: ``fallback_s`` (1 s), so a longer silence means it lost its connection and reads query for themselves.
+CONFIRMED_WITHIN_S = 2.0
 
 
 class VersionWatcher:
@@ -101,12 +105,12 @@ class VersionWatcher:
             self.on_version(self._read())
 
     def _poll(self) -> None:
-        last = None
+        last, version = None, 0
         while not self._stop.wait(self.poll_s):
             cursor = self._conn.cursor()
             cursor.execute("PRAGMA data_version")
             (changed,) = cursor.fetchone()
             cursor.close()
             if changed != last:
-                last = changed
-                self.on_version(self._read())
+                last, version = changed, self._read()
+            self.on_version(version)  # unchanged is news too: the version is confirmed current

@@ -112,14 +112,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _reads_wait_for_writes() -> Iterator[None]:
     """Every test sees its own writes in derived answers (staleness 0: a read waits for the new
-    analysis); the tests of bounded staleness set their own ``max_staleness_s``."""
-    before = os.environ.get("HOTSPOTS_MAX_STALENESS_S")
-    os.environ["HOTSPOTS_MAX_STALENESS_S"] = "0"
+    analysis), computed in the test's own process (a child per app would spawn hundreds of interpreters);
+    the tests of bounded staleness and of the analysis process set their own settings."""
+    defaults = {"HOTSPOTS_MAX_STALENESS_S": "0", "HOTSPOTS_ANALYSIS_PROCESS": "0"}
+    before = {name: os.environ.get(name) for name in defaults}
+    os.environ.update(defaults)
     yield
-    if before is None:
-        del os.environ["HOTSPOTS_MAX_STALENESS_S"]
-    else:
-        os.environ["HOTSPOTS_MAX_STALENESS_S"] = before
+    for name, value in before.items():
+        if value is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = value
 
 
 def _pg_reachable() -> str | None:

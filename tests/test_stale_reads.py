@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from hotspots import analysis, ingest
 from hotspots.analysis import Analysis, AnalysisParams, analyse
-from hotspots.analysis_cache import AnalysisCache, VersionClock
+from hotspots.analysis_cache import HARD_BOUND, AnalysisCache, VersionClock
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.store import dataset_version, open_store
@@ -73,8 +73,9 @@ def test_an_analysis_superseded_longer_than_the_bound_is_not_served(
     cache = AnalysisCache()
     first = analyse(engine, settings, areas, PARAMS, cache=cache)
     _write(engine, settings, areas, tmp_path, "c")
-    # the write was seen (by the version watcher) longer ago than the bound allows
-    cache.versions.observe(dataset_version(engine), at=time.monotonic() - settings.max_staleness_s - 1)
+    # the write was seen (by the version watcher) longer ago than even the hard bound allows
+    superseded = time.monotonic() - HARD_BOUND * settings.max_staleness_s - 1
+    cache.versions.observe(dataset_version(engine), at=superseded)
     served = analyse(engine, settings, areas, PARAMS, cache=cache)
     assert served is not first
     assert served.dataset_version == dataset_version(engine)
