@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from scipy import optimize
 
-from hotspots.ranking import glm, sepp
+from hotspots.ranking import blend, glm, sepp
 from hotspots.ranking.steps import StepCounts
 
 
@@ -55,3 +55,20 @@ def test_poisson_irls_matches_direct_maximum_likelihood() -> None:
 
     reference = optimize.minimize(negative_loglik, np.zeros(3), method="BFGS", options={"gtol": 1e-8}).x
     assert ours == pytest.approx(reference, abs=1e-4)
+
+
+def test_blend_puts_members_on_one_scale_and_keeps_empty_cells_at_zero() -> None:
+    # 40 cells: top 5 % = 2 cells. a's top two average 10, b's average 1 (a hundredth of the scale is noise)
+    a = np.zeros((40, 1))
+    a[:3, 0] = [12.0, 8.0, 4.0]
+    b = np.zeros((40, 1))
+    b[[2, 5], 0] = [1.5, 0.5]
+    mixed = blend.blend([a, b])[:, 0]
+    expected = np.zeros(40)
+    expected[:3] += np.array([12.0, 8.0, 4.0]) / 10.0 / 2
+    expected[[2, 5]] += np.array([1.5, 0.5]) / 1.0 / 2
+    assert mixed == pytest.approx(expected)
+    assert np.argmax(mixed) == 2  # the cell both members rank high leads
+    assert (mixed[6:] == 0).all()
+    assert blend.members(blend.name(["naive_52", "kde_150m_52"])) == ["naive_52", "kde_150m_52"]
+    assert blend.blend([np.zeros((40, 1))])[:, 0].tolist() == [0.0] * 40  # nothing to scale: no risk

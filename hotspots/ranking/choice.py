@@ -1,8 +1,9 @@
 """The ranking in force: chosen by evidence on the store's own data, stored with its evidence and date.
 
 ``select`` scores every candidate over the last ``LOOKBACK`` complete steps (the same evaluation as
-``hotspots backtest``) and stores the best by mean PEI at 1 % and 5 %; the newest stored choice is the
-one the priority list ranks with (``ranked``). The step is the data's natural one: months when the
+``hotspots backtest``) and stores the blend of the best two by mean PEI at 1 % and 5 %
+(:mod:`hotspots.ranking.blend`); the newest stored choice is the one the priority list ranks with
+(``ranked``). The step is the data's natural one: months when the
 dates are month-only (most reports on the 1st at midnight), else ISO weeks.
 """
 
@@ -24,6 +25,7 @@ from hotspots.analysis import Lattice
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import EmptyData
+from hotspots.ranking import blend
 from hotspots.ranking.selection import COVERAGES, SELECT_ON, evaluate
 from hotspots.ranking.steps import FREQ, FloatArray, Step
 from hotspots.schema import ranking_choices
@@ -48,11 +50,12 @@ class Choice:
     def why(self) -> str:
         """One line for status and the API: what won, on what, by how much."""
         merit = self.evidence["merit"]
-        runner_up = max((v for k, v in merit.items() if k != self.method), default=float("nan"))
+        blended = blend.members(self.method)
+        runner_up = max((v for k, v in merit.items() if k not in blended), default=float("nan"))
+        won = " and ".join(f"{merit[m]:.3f}" for m in blended)
         return (
-            f"{self.method}: best mean PEI at 1 % and 5 % ({merit[self.method]:.3f}; next best "
-            f"{runner_up:.3f}) over the {self.evidence['lookback']} {self.step}s "
-            f"{self.evidence['first']} … {self.evidence['last']}"
+            f"{self.method}: best mean PEI at 1 % and 5 % ({won}; next best {runner_up:.3f}) over the "
+            f"{self.evidence['lookback']} {self.step}s {self.evidence['first']} … {self.evidence['last']}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,9 +117,10 @@ def evidence_for(
     hits = np.array([per_step[label]["hits"] for label in labels]).sum(axis=0)  # (candidates, coverages)
     best = np.array([per_step[label]["best"] for label in labels]).sum(axis=0)
     merit = (hits / np.maximum(best, 1e-12)).mean(axis=1)
+    leaders = np.argsort(-merit, kind="stable")[: blend.SIZE].tolist()
     return {
         "merit": {name: round(float(m), 4) for name, m in zip(names, merit, strict=True)},
-        "best": names[int(np.argmax(merit))],
+        "best": blend.name([names[c] for c in leaders]),
         "measure": f"mean PEI at {' and '.join(f'{c:.0%}' for c in SELECT_ON)} of the cells",
         "lookback": len(labels),
         "first": labels[0],
@@ -169,7 +173,7 @@ def in_force(engine: Engine) -> Choice | None:
 def ranked(
     reports: pd.DataFrame, lattice: Lattice, settings: Settings, choice: Choice, end: datetime
 ) -> FloatArray:
-    """The chosen candidate's score of every lattice cell for the step after the window ending ``end``,
+    """The chosen blend's score of every lattice cell for the step after the window ending ``end``,
     from the reports before ``end`` only."""
     from hotspots.backtest import history
 
@@ -181,8 +185,9 @@ def ranked(
     current = last.to_period(FREQ[step])
     data = history(before, lattice, settings, step, until=current + 1)
     origin = int((current + 1).ordinal - data.periods[0].ordinal)
-    candidate = ranking.by_name(step, choice.method)
-    return np.asarray(candidate.rank(data, np.array([origin], dtype=np.int64))[:, 0])
+    at = np.array([origin], dtype=np.int64)
+    parts = [ranking.by_name(step, name).rank(data, at) for name in blend.members(choice.method)]
+    return np.asarray(blend.blend(parts)[:, 0])
 
 
 def list_ranking(

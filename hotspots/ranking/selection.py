@@ -1,10 +1,11 @@
 """Choosing a ranking by evidence: rolling-origin evaluation, and a nested choice that never peeks.
 
 Every candidate ranks the cells at every origin; each ranking is scored on its own step at 1, 5 and 10 %
-of the cells (ties at the cut count pro rata). The choice for origin t is the candidate with the best
-mean PEI at 1 % and 5 % (pooled over the ``lookback`` origins before t: hits / most reports any selection
-of that size could have caught), so the figures of the selected ranking are as out of sample as the
-candidates' own. Ties go to the candidate listed first (the simpler one).
+of the cells (ties at the cut count pro rata). The choice for origin t is the blend
+(:mod:`hotspots.ranking.blend`) of the ``blend.SIZE`` candidates with the best mean PEI at 1 % and 5 %
+(pooled over the ``lookback`` origins before t: hits / most reports any selection of that size could have
+caught), so the figures of the selected ranking are as out of sample as the candidates' own. Ties go to
+the candidate listed first (the simpler one).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hotspots.ranking import blend
 from hotspots.ranking.candidate import Candidate
 from hotspots.ranking.steps import FloatArray, IntArray, StepCounts
 
@@ -97,13 +99,19 @@ class Evaluation:
         best = self.best[first:stop, columns].sum(axis=0)
         return np.asarray((hits / np.maximum(best, 1e-12)).mean(axis=1))
 
-    def choose(self, stop: int, lookback: int) -> int:
-        """The candidate in force at origin ``stop``: the best on the ``lookback`` origins before it."""
-        return int(np.argmax(self.merit(max(0, stop - lookback), stop)))
+    def choose(self, stop: int, lookback: int) -> IntArray:
+        """The blend in force at origin ``stop``: the best ``blend.SIZE`` candidates on the ``lookback``
+        origins before it, best first (a stable sort: ties go to the simpler candidate)."""
+        merit = self.merit(max(0, stop - lookback), stop)
+        return np.argsort(-merit, kind="stable")[: blend.SIZE].astype(np.int64)
 
     def nested(self, first_test: int, lookback: int) -> IntArray:
-        """Candidate chosen for each origin from ``first_test`` on, each only on earlier origins."""
+        """(origins, members): the blend chosen for each origin from ``first_test`` on, each only on
+        earlier origins."""
         return np.array([self.choose(t, lookback) for t in range(first_test, self.hits.shape[1])])
+
+    def blend_name(self, chosen: IntArray) -> str:
+        return blend.name([self.names[c] for c in chosen.tolist()])
 
 
 def evaluate(data: StepCounts, candidates: Sequence[Candidate], origins: IntArray) -> Evaluation:
@@ -119,3 +127,17 @@ def evaluate(data: StepCounts, candidates: Sequence[Candidate], origins: IntArra
         selected=parts[0].selected,
         cells=data.cells,
     )
+
+
+def blended(
+    data: StepCounts, candidates: Sequence[Candidate], origins: IntArray, chosen: IntArray
+) -> Captured:
+    """Score, at each origin, the blend of the candidates ``chosen[j]`` (indices into ``candidates``).
+
+    The members are ranked again at the origins they are blended at only (a candidate's forecast for a
+    step depends on that step alone), so no score matrix of every candidate is kept."""
+    total = np.zeros((data.cells, origins.size))
+    for c in np.unique(chosen).tolist():
+        where = np.flatnonzero((chosen == c).any(axis=1))
+        total[:, where] += blend.scaled(candidates[c].rank(data, origins[where]))
+    return captured(total / chosen.shape[1], data.outcome(origins))
