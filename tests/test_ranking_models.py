@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from scipy import optimize
 
-from hotspots.ranking import blend, glm, sepp
+from hotspots.ranking import blend, decayed, glm, sepp
 from hotspots.ranking.steps import StepCounts
 
 
@@ -72,3 +72,18 @@ def test_blend_puts_members_on_one_scale_and_keeps_empty_cells_at_zero() -> None
     assert (mixed[6:] == 0).all()
     assert blend.members(blend.name(["naive_52", "kde_150m_52"])) == ["naive_52", "kde_150m_52"]
     assert blend.blend([np.zeros((40, 1))])[:, 0].tolist() == [0.0] * 40  # nothing to scale: no risk
+
+
+def test_decayed_counts_weigh_each_report_by_its_age_at_the_middle_of_its_month() -> None:
+    """Monthly steps: a report 1 and one 13 months before the origin, half-life 26 weeks; nothing from
+    the origin's own month or more than three years back counts."""
+    counts = np.zeros((2, 45))
+    counts[0, [40 - 1, 40 - 13, 40, 40 - 37]] = [2.0, 1.0, 5.0, 7.0]  # origin 40: its own month, 3 y + 1
+    counts[1, 40 - 2] = 1.0
+    data = StepCounts(sp.csr_matrix(counts), pd.period_range("2022-01", periods=45, freq="M"), "month",
+                      _lattice(1, 1.0).repeat(2, axis=0), sp.csr_matrix((2, 2)), sp.csr_matrix(counts))  # fmt: skip
+    weeks_per_month = 365.25 / 12 / 7
+    age = lambda lag: (lag + 0.5) * weeks_per_month  # noqa: E731 - months before the origin's start
+    expected = [2 * 0.5 ** (age(0) / 26) + 0.5 ** (age(12) / 26), 0.5 ** (age(1) / 26)]
+    scores = decayed.decayed(26.0).rank(data, np.array([40]))[:, 0]
+    assert scores == pytest.approx(expected)
