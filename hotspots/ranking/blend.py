@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hotspots.ranking.steps import FloatArray
+from hotspots.ranking.steps import FloatArray, IntArray
 
 #: Candidates blended into the ranking in force (the best ones by the selection's merit).
 SIZE = 2
@@ -26,8 +26,14 @@ SCALE_SHARE = 0.05
 SEPARATOR = "+"
 
 
+def leaders(merit: FloatArray) -> IntArray:
+    """Indices of the ``SIZE`` best by ``merit`` (ties to the earlier, simpler candidate), in the
+    candidates' order, so a blend has one name whichever of its members leads."""
+    return np.sort(np.argsort(-merit, kind="stable")[:SIZE]).astype(np.int64)
+
+
 def name(members: Sequence[str]) -> str:
-    """The blend's name, members in order of merit."""
+    """The blend's name: its members joined with ``+``."""
     return SEPARATOR.join(members)
 
 

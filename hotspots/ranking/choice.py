@@ -117,7 +117,7 @@ def evidence_for(
     hits = np.array([per_step[label]["hits"] for label in labels]).sum(axis=0)  # (candidates, coverages)
     best = np.array([per_step[label]["best"] for label in labels]).sum(axis=0)
     merit = (hits / np.maximum(best, 1e-12)).mean(axis=1)
-    leaders = np.argsort(-merit, kind="stable")[: blend.SIZE].tolist()
+    leaders = blend.leaders(merit).tolist()
     return {
         "merit": {name: round(float(m), 4) for name, m in zip(names, merit, strict=True)},
         "best": blend.name([names[c] for c in leaders]),

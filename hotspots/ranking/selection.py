@@ -101,9 +101,8 @@ class Evaluation:
 
     def choose(self, stop: int, lookback: int) -> IntArray:
         """The blend in force at origin ``stop``: the best ``blend.SIZE`` candidates on the ``lookback``
-        origins before it, best first (a stable sort: ties go to the simpler candidate)."""
-        merit = self.merit(max(0, stop - lookback), stop)
-        return np.argsort(-merit, kind="stable")[: blend.SIZE].astype(np.int64)
+        origins before it (a stable sort: ties go to the simpler candidate), in the candidates' order."""
+        return blend.leaders(self.merit(max(0, stop - lookback), stop))
 
     def nested(self, first_test: int, lookback: int) -> IntArray:
         """(origins, members): the blend chosen for each origin from ``first_test`` on, each only on
