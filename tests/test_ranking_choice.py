@@ -52,10 +52,11 @@ def test_choice_is_the_best_on_its_evidence_and_is_stored(town: tuple) -> None:
     assert choice.in_force(engine) is None
     assert summary.status(engine, areas)["ranking"] is None
     chosen = choice.select(engine, settings, lambda r: study_lattice(r, settings, areas))
-    merit = chosen.evidence["merit"]
-    assert set(merit) == {c.name for c in ranking.candidates("week")}
-    leaders = blend.members(chosen.method)  # the blend of the two best on the evidence
-    assert sorted(merit[m] for m in leaders) == sorted(merit.values())[-2:]
+    merit = chosen.evidence["merit"]  # PEI per coverage and candidate
+    tiers = blend.tiers(chosen.method)  # the blends of the best three at 1 %, then at 5 %
+    for coverage, members in zip(("0.01", "0.05"), tiers, strict=True):
+        assert set(merit[coverage]) == {c.name for c in ranking.candidates("week")}
+        assert sorted(merit[coverage][m] for m in members) == sorted(merit[coverage].values())[-3:]
     assert chosen.step == "week" and chosen.evidence["lookback"] == 26
     stored = choice.in_force(engine)
     assert stored is not None and stored.method == chosen.method and stored.evidence == chosen.evidence
@@ -74,7 +75,8 @@ def test_reselection_after_an_import_equals_a_fresh_choice(town: tuple) -> None:
     fresh = choice.select(engine, settings, lattice_for)
     assert again is not None
     assert again.evidence["last"] == fresh.evidence["last"] != before.evidence["last"]
-    assert again.evidence["merit"] == pytest.approx(fresh.evidence["merit"], abs=2e-4)
+    for coverage, merit in fresh.evidence["merit"].items():
+        assert again.evidence["merit"][coverage] == pytest.approx(merit, abs=2e-4)
     assert again.method == fresh.method
 
 

@@ -70,7 +70,11 @@ def test_blend_puts_members_on_one_scale_and_keeps_empty_cells_at_zero() -> None
     assert mixed == pytest.approx(expected)
     assert np.argmax(mixed) == 2  # the cell both members rank high leads
     assert (mixed[6:] == 0).all()
-    assert blend.members(blend.name(["naive_52", "kde_150m_52"])) == ["naive_52", "kde_150m_52"]
+    assert blend.tiers(blend.name([["naive_52", "sepp"], ["kde_150m_52"]])) == [
+        ["naive_52", "sepp"],
+        ["kde_150m_52"],
+    ]
+    assert blend.tiers("naive_52") == [["naive_52"]]  # a choice stored before blends
     assert blend.blend([np.zeros((40, 1))])[:, 0].tolist() == [0.0] * 40  # nothing to scale: no risk
 
 
@@ -87,3 +91,14 @@ def test_decayed_counts_weigh_each_report_by_its_age_at_the_middle_of_its_month(
     expected = [2 * 0.5 ** (age(0) / 26) + 0.5 ** (age(12) / 26), 0.5 ** (age(1) / 26)]
     scores = decayed.decayed(26.0).rank(data, np.array([40]))[:, 0]
     assert scores == pytest.approx(expected)
+
+
+def test_tiers_put_the_head_blends_top_cells_first_in_its_own_order() -> None:
+    """Head tier: its top 2 cells with any risk, in its order; then every other cell in the body's order."""
+    head = np.array([[0.0], [5.0], [3.0], [0.0], [1.0], [0.0]])
+    body = np.array([[9.0], [1.0], [0.0], [4.0], [2.0], [3.0]])
+    order = np.argsort(-blend.tiered([head, body], [2])[:, 0], kind="stable").tolist()
+    assert order == [1, 2, 0, 3, 5, 4]
+    sparse_head = np.array([[0.0], [2.0], [0.0], [0.0], [0.0], [0.0]])  # one cell with risk: no zeros in
+    order = np.argsort(-blend.tiered([sparse_head, body], [2])[:, 0], kind="stable").tolist()
+    assert order == [1, 0, 3, 5, 4, 2]
