@@ -13,11 +13,11 @@ hexagons, so area share = cell share):
 Cells that tie at the cut-off count with their expected share (random tie-breaking). Figures are pooled
 over the steps (sums of n, N and n* before dividing).
 
-``score`` is the *selected* ranking, the one the priority list uses: for each tested step, the blend of
-the two candidates with the best mean PEI at 1 % and 5 % over the ``lookback`` steps before it (nested
-rolling origin, so ``score``'s figures are out of sample like every other row; see
-:mod:`hotspots.ranking.blend`). The blend in force after the last step is reported as ``in_force``;
-:mod:`hotspots.ranking.choice` stores it.
+``score`` is the *selected* ranking, the one the priority list uses: for each tested step, its top 1 % of
+cells from the blend of the three candidates with the best PEI at 1 % over the ``lookback`` steps before
+it, the rest from the three best at 5 % (nested rolling origin, so ``score``'s figures are out of sample
+like every other row; see :mod:`hotspots.ranking.blend`). The blend in force after the last step is
+reported as ``in_force``; :mod:`hotspots.ranking.choice` stores it.
 
 The study area is the configured areas' lattice (as in the analysis) or, for data from elsewhere, the
 data's own extent: every cell within ``study_extent_m`` of a reported cell.
