@@ -66,6 +66,7 @@ bench: install-dev
 	$(PY) bench/ingest.py
 	$(PY) bench/stats.py
 	$(PY) bench/tiles.py
+	$(PY) bench/reselection.py
 	$(PY) bench/api_load.py
 
 clean:

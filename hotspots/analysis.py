@@ -38,7 +38,7 @@ from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import EmptyData, StatisticsError
 from hotspots.lru import LRU
-from hotspots.projection import crs_for, to_metric
+from hotspots.projection import to_metric
 from hotspots.query import parse_window
 from hotspots.report_windows import ReportWindows, read_window
 from hotspots.stats.change import WeekOverWeek
@@ -132,7 +132,7 @@ def build_lattice(
     near = np.zeros(every.size, dtype=bool)
     if active.size:
         every_lat, every_lon = h3grid.cells_to_latlng(every)
-        crs = crs or crs_for(every_lat, every_lon)  # metres on the ground wherever the areas are
+        crs = crs or areas.metric_crs()  # metres on the ground wherever the areas are
         tree = cKDTree(to_metric(*h3grid.cells_to_latlng(active), crs))
         distance, _ = tree.query(to_metric(every_lat, every_lon, crs), distance_upper_bound=extent_m)
         near = np.isfinite(distance)

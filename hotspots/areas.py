@@ -28,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspots.config import Settings, get_settings
 from hotspots.errors import ConfigError, UnknownArea
+from hotspots.projection import crs_for
 
 #: SWEREF 99 TM: metric CRS for distances and buffers in Sweden.
 SWEREF99TM = "EPSG:3006"
@@ -111,6 +112,14 @@ class Areas:
         hit = found >= 0
         out[hit] = self.frame["area_id"].to_numpy()[found[hit]]
         return out
+
+    def metric_crs(self, override: str = "") -> str:
+        """The projection distances and bearings are measured in: ``override`` (``HOTSPOTS_METRIC_CRS``)
+        or the one :func:`hotspots.projection.crs_for` fits to the areas' extent."""
+        if override:
+            return override
+        west, south, east, north = self.frame.total_bounds
+        return crs_for([south, north], [west, east])
 
     @cached_property
     def metric_union(self) -> BaseGeometry:

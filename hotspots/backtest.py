@@ -13,10 +13,11 @@ hexagons, so area share = cell share):
 Cells that tie at the cut-off count with their expected share (random tie-breaking). Figures are pooled
 over the steps (sums of n, N and n* before dividing).
 
-``score`` is the *selected* ranking, the one the priority list uses: for each tested step, the candidate
-with the best mean PEI at 1 % and 5 % over the ``lookback`` steps before it (nested rolling origin, so
-``score``'s figures are out of sample like every other row). The candidate in force after the last step
-is reported as ``in_force``; :mod:`hotspots.ranking.choice` stores it.
+``score`` is the *selected* ranking, the one the priority list uses: for each tested step, its top 1 % of
+cells from the blend of the three candidates with the best PEI at 1 % over the ``lookback`` steps before
+it, the rest from the three best at 5 % (nested rolling origin, so ``score``'s figures are out of sample
+like every other row; see :mod:`hotspots.ranking.blend`). The blend in force after the last step is
+reported as ``in_force``; :mod:`hotspots.ranking.choice` stores it.
 
 The study area is the configured areas' lattice (as in the analysis) or, for data from elsewhere, the
 data's own extent: every cell within ``study_extent_m`` of a reported cell.
@@ -45,7 +46,7 @@ from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import EmptyData
 from hotspots.projection import crs_for, to_metric
-from hotspots.ranking.selection import COVERAGES, Evaluation, evaluate
+from hotspots.ranking.selection import COVERAGES, Evaluation, blended, evaluate
 from hotspots.ranking.steps import FREQ, Step, StepCounts, step_counts
 from hotspots.stats.weights import h3_weights
 from hotspots.store import read_reports
@@ -125,8 +126,8 @@ class BacktestResult:
     study_area: str
     reports: int
     methods: dict[str, dict[float, Hits]]
-    selected: list[str]  # candidate used for each tested period
-    in_force: str  # candidate chosen on the last ``lookback`` periods, for the next one
+    selected: list[str]  # blend used for each tested period (``a+b``)
+    in_force: str  # blend chosen on the last ``lookback`` periods, for the next one
     lookback: int
     seconds: float
     candidates: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -228,8 +229,8 @@ def backtest_reports(
     chosen = evaluation.nested(first_test, lookback)
     tested = slice(first_test, None)
     methods = {name: _pooled(evaluation, i, tested) for i, name in enumerate(evaluation.names)}
-    picked = evaluation.hits[chosen, np.arange(first_test, origins.size), :]
-    methods["score"] = _hits(picked, evaluation, tested)
+    picked = blended(data, ranking.candidates(step), origins[tested], chosen)
+    methods["score"] = _hits(picked.hits, evaluation, tested)
     return BacktestResult(
         step=step,
         periods=[str(data.periods[t]) for t in origins[tested]],
@@ -237,8 +238,8 @@ def backtest_reports(
         study_area=study_area,
         reports=int(evaluation.reports[tested].sum()),
         methods=methods,
-        selected=[evaluation.names[c] for c in chosen],
-        in_force=evaluation.names[evaluation.choose(origins.size, lookback)],
+        selected=[evaluation.blend_name(c) for c in chosen],
+        in_force=evaluation.blend_name(evaluation.choose(origins.size, lookback)),
         lookback=lookback,
         seconds=time.perf_counter() - began,
         candidates={c.name: {"family": c.family, **c.params} for c in ranking.candidates(step)},

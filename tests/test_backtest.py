@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from hotspots import ingest, ranking
-from hotspots.backtest import run_backtest, score_ranking
+from hotspots.backtest import history, run_backtest, score_ranking, study_lattice
 from hotspots.config import Settings
+from hotspots.ranking import blend
 from hotspots.ranking.selection import Evaluation
-from hotspots.store import open_store
+from hotspots.store import open_store, read_reports
 from tests.conftest import DemoStore
 from tests.towns import square_town
 
@@ -66,32 +67,70 @@ def test_month_only_data_outside_orebro_on_its_own_extent(other_town: Settings) 
     assert {f"naive_{k}" for k in (1, 3, 6, 12, 24)} <= candidates
     for method, by_coverage in result.methods.items():
         assert by_coverage[0.05].pai > 5, method  # the hotspot's ~30 reports a month sit in a few cells
-    assert len(result.selected) == 6 and set(result.selected) <= candidates
+    assert len(result.selected) == 6
+    for name in result.selected:  # the 1 % tier's blend, then the 5 % tier's
+        assert [len(t) for t in blend.tiers(name)] == [blend.SIZE, blend.SIZE]
+        assert {m for t in blend.tiers(name) for m in t} <= candidates
 
 
-def test_score_is_the_selected_candidates_hits_step_by_step(other_town: Settings) -> None:
-    """``score`` pools, step by step, exactly the hits of the candidate chosen for that step."""
-    result = run_backtest(open_store(other_town), other_town, areas=None, step="month", periods=4)
-    single = {name: run_backtest(open_store(other_town), other_town, areas=None, step="month", periods=1,
-                                 lookback=result.lookback) for name in ["x"]}["x"]  # fmt: skip
+def test_score_is_the_hand_computed_tiered_blend(other_town: Settings) -> None:
+    """``score`` at a step is the tiered blend chosen for it, computed here by hand: in each tier every
+    member's scores over the mean of its top 5 % of cells, averaged; the 1 % tier's top 1 % of cells
+    first (in its order), then every other cell in the 5 % tier's order; then cut at 1/5/10 %."""
+    engine = open_store(other_town)
+    result = run_backtest(engine, other_town, areas=None, step="month", periods=4)
+    single = run_backtest(engine, other_town, areas=None, step="month", periods=1, lookback=result.lookback)
     # the last step's choice is the same whether 1 or 4 steps are tested (nested: only earlier steps count)
     assert single.selected[-1] == result.selected[-1]
-    assert single.methods["score"][0.05].hits == pytest.approx(single.methods[single.selected[-1]][0.05].hits)
+    reports = read_reports(engine, columns=("occurred_at", "category", "lat", "lon", "weight"))
+    data = history(reports, study_lattice(reports, other_town, None), other_town, "month")
+    origin = np.array([list(map(str, data.periods)).index(single.periods[-1])])
+    top = round(0.05 * data.cells)
+    head, rest = [
+        sum(scores / np.sort(scores)[::-1][:top].mean() / blend.SIZE for scores in
+            (ranking.by_name("month", name).rank(data, origin)[:, 0] for name in tier))
+        for tier in blend.tiers(single.selected[-1])
+    ]  # fmt: skip
+    first = (head >= np.sort(head)[::-1][round(0.01 * data.cells) - 1]) & (head > 0)
+    by_hand = np.where(first, 10.0 + head, rest)  # any order that puts the head's cells first
+    outcome = data.outcome(origin)[:, 0]
+    for coverage in (0.01, 0.05, 0.1):
+        expected = score_ranking(by_hand, outcome, coverage).hits
+        assert single.methods["score"][coverage].hits == pytest.approx(expected), coverage
+
+
+def _evaluation(hits: np.ndarray, names: list[str]) -> Evaluation:
+    steps = hits.shape[1]
+    return Evaluation(names, hits, np.full((steps, 3), 10.0), np.full(steps, 50.0), np.array([1, 5, 10]), 100)
 
 
 def test_nested_choice_never_sees_the_step_it_is_used_for() -> None:
     rng = np.random.default_rng(3)
-    hits = rng.uniform(0, 10, (3, 20, 3))
-    best = np.full((20, 3), 10.0)
-    evaluation = Evaluation(["a", "b", "c"], hits, best, np.full(20, 50.0), np.array([1, 5, 10]), 100)
-    chosen = evaluation.nested(10, lookback=5)
+    names = ["a", "b", "c", "d", "e"]
+    hits = rng.uniform(0, 10, (5, 20, 3))
+    chosen = _evaluation(hits, names).nested(10, lookback=5)
     for i, t in enumerate(range(10, 20)):
-        pei = (hits[:, t - 5 : t, :2].sum(axis=1) / best[t - 5 : t, :2].sum(axis=0)).mean(axis=1)
-        assert chosen[i] == int(np.argmax(pei))
+        for tier, coverage in enumerate((0, 1)):  # 1 % and 5 %
+            pei = hits[:, t - 5 : t, coverage].sum(axis=1) / 50.0
+            assert chosen[i, tier].tolist() == sorted(np.argsort(-pei)[:3].tolist())
         future = hits.copy()
         future[:, t:, :] = rng.uniform(0, 10, future[:, t:, :].shape)  # rewrite step t and after
-        changed = Evaluation(["a", "b", "c"], future, best, np.full(20, 50.0), np.array([1, 5, 10]), 100)
-        assert changed.choose(t, 5) == chosen[i]
+        assert _evaluation(future, names).choose(t, 5).tolist() == chosen[i].tolist()
+
+
+def test_selection_picks_the_planted_leaders_and_breaks_ties_toward_the_simpler() -> None:
+    """``glm`` led long ago and ``score`` leads in the step itself; over the look-back ``kde``, ``sepp``
+    and ``naive`` lead at 1 % (naive tied with score: the simpler, listed first, is taken) and ``glm``,
+    ``kde`` and ``sepp`` at 5 %. Each tier is named in the candidates' order, whichever member leads."""
+    names = ["naive", "score", "kde", "sepp", "glm"]
+    hits = np.zeros((5, 12, 3))
+    hits[:, :6] = np.array([2.0, 2.0, 2.0, 2.0, 9.0])[:, None, None]  # outside the look-back
+    hits[:, 6:10, 0] = np.array([5.0, 5.0, 7.0, 6.0, 1.0])[:, None]  # the look-back (4 steps) at 1 %
+    hits[:, 6:10, 1] = np.array([1.0, 1.0, 8.0, 7.0, 9.0])[:, None]  # … and at 5 %
+    hits[:, 10:] = np.array([0.0, 10.0, 0.0, 0.0, 0.0])[:, None, None]  # the step chosen for, and after
+    evaluation = _evaluation(hits, names)
+    assert evaluation.blend_name(evaluation.choose(10, lookback=4)) == "naive+kde+sepp / kde+sepp+glm"
+    assert evaluation.blend_name(evaluation.choose(6, lookback=6)) == "naive+score+glm / naive+score+glm"
 
 
 def test_demo_backtest_every_candidate_beats_chance_and_selection_keeps_up(demo_store: DemoStore) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
-from pyproj import Transformer
+import shapely
+from pyproj import Geod, Transformer
 
 from hotspots.config import Settings
 from hotspots.places import Places, load_places
@@ -54,3 +58,37 @@ def test_shipped_places_file_labels_its_own_places() -> None:
     frame = places.frame.drop_duplicates(subset=["lat", "lon"]).head(10)
     labels = places.label(frame["lat"], frame["lon"], near_m=10)
     assert labels.tolist() == frame["name"].tolist()
+
+
+GEOD = Geod(ellps="WGS84")
+
+
+@pytest.mark.parametrize("centre", [(59.2741, 15.2066), (43.7, -79.4)], ids=["orebro", "43.7N"])
+def test_distances_and_bearings_are_geodesic_where_the_areas_are(
+    centre: tuple[float, float], tmp_path: Path
+) -> None:
+    """A deployment's places are measured in its areas' projection: at Örebro and at Toronto's latitude,
+    the distance and bearing from a place agree with the WGS84 geodesic (SWEREF 99 TM at 43.7° N reads
+    1.44× the distance)."""
+    lat0, lon0 = centre
+    square = shapely.box(lon0 - 0.15, lat0 - 0.1, lon0 + 0.15, lat0 + 0.1)
+    feature = {
+        "type": "Feature",
+        "properties": {"name": "Centrum"},
+        "geometry": shapely.geometry.mapping(square),
+    }
+    areas_file = tmp_path / "areas.geojson"
+    areas_file.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    place_lon, place_lat, _ = GEOD.fwd(lon0, lat0, 40.0, 5000.0)  # 5 km from the areas' centre
+    places_file = tmp_path / "places.csv"
+    places_file.write_text(f"name,lat,lon\nTorget,{place_lat},{place_lon}\n", encoding="utf-8")
+    places = load_places(Settings(areas_file=areas_file, places_file=places_file))
+
+    azimuth = np.array([0.0, 30.0, 45.0, 100.0, 180.0, 200.0, 270.0, 315.0])
+    metres = np.array([300.0, 806.0, 1500.0, 3000.0, 250.0, 806.0, 2000.0, 450.0])
+    lon, lat, _ = GEOD.fwd(np.full(8, place_lon), np.full(8, place_lat), azimuth, metres)
+    _, distance, bearing = places.nearest(lat, lon)
+    assert distance == pytest.approx(metres, rel=2e-3)
+    assert np.abs((bearing - azimuth + 180.0) % 360.0 - 180.0).max() < 0.5
+    labels = places.label(lat[[0, 3]], lon[[0, 3]], near_m=100, lang="en").tolist()
+    assert labels == ["300 m N of Torget", "3000 m E of Torget"]

@@ -15,7 +15,7 @@ from hotspots import ingest, ranking, summary
 from hotspots.areas import Areas
 from hotspots.backtest import study_lattice
 from hotspots.config import Settings
-from hotspots.ranking import choice
+from hotspots.ranking import blend, choice
 from hotspots.store import open_store
 from tests.towns import square_town
 
@@ -52,9 +52,11 @@ def test_choice_is_the_best_on_its_evidence_and_is_stored(town: tuple) -> None:
     assert choice.in_force(engine) is None
     assert summary.status(engine, areas)["ranking"] is None
     chosen = choice.select(engine, settings, lambda r: study_lattice(r, settings, areas))
-    merit = chosen.evidence["merit"]
-    assert set(merit) == {c.name for c in ranking.candidates("week")}
-    assert merit[chosen.method] == max(merit.values())
+    merit = chosen.evidence["merit"]  # PEI per coverage and candidate
+    tiers = blend.tiers(chosen.method)  # the blends of the best three at 1 %, then at 5 %
+    for coverage, members in zip(("0.01", "0.05"), tiers, strict=True):
+        assert set(merit[coverage]) == {c.name for c in ranking.candidates("week")}
+        assert sorted(merit[coverage][m] for m in members) == sorted(merit[coverage].values())[-3:]
     assert chosen.step == "week" and chosen.evidence["lookback"] == 26
     stored = choice.in_force(engine)
     assert stored is not None and stored.method == chosen.method and stored.evidence == chosen.evidence
@@ -73,7 +75,8 @@ def test_reselection_after_an_import_equals_a_fresh_choice(town: tuple) -> None:
     fresh = choice.select(engine, settings, lattice_for)
     assert again is not None
     assert again.evidence["last"] == fresh.evidence["last"] != before.evidence["last"]
-    assert again.evidence["merit"] == pytest.approx(fresh.evidence["merit"], abs=2e-4)
+    for coverage, merit in fresh.evidence["merit"].items():
+        assert again.evidence["merit"][coverage] == pytest.approx(merit, abs=2e-4)
     assert again.method == fresh.method
 
 

@@ -8,6 +8,7 @@ ranking the priority list uses is chosen per deployment, by rolling-origin backt
 ====================  ===================================================================================
 ``naive_<k>``         reports in the cell over the last k steps (:mod:`.naive`)
 ``weighted_score``    the pre-selection priority score, 14-day half-life + neighbours × 4 (:mod:`.score`)
+``decayed_<h>w``      reports of the last three years, half-life h weeks, one smoothed (:mod:`.decayed`)
 ``kde_<b>m_<k>``      quartic kernel density, bandwidth b, last k steps (:mod:`.density`)
 ``prospective_…``     Bowers, Johnson & Pease's prospective map, several decays (:mod:`.prospective`)
 ``sepp``              self-exciting point process fitted by EM (Mohler et al. 2011) (:mod:`.sepp`)
@@ -17,12 +18,12 @@ ranking the priority list uses is chosen per deployment, by rolling-origin backt
 
 from __future__ import annotations
 
-from hotspots.ranking import density, glm, naive, prospective, score, sepp
+from hotspots.ranking import decayed, density, glm, naive, prospective, score, sepp
 from hotspots.ranking.candidate import Candidate
 from hotspots.ranking.steps import Step
 
 #: In order of simplicity: a tie in the evidence goes to the earlier one.
-FAMILIES = (naive, score, density, prospective, sepp, glm)
+FAMILIES = (naive, score, decayed, density, prospective, sepp, glm)
 
 
 def candidates(step: Step) -> list[Candidate]:

@@ -1,8 +1,9 @@
 """The ranking in force: chosen by evidence on the store's own data, stored with its evidence and date.
 
 ``select`` scores every candidate over the last ``LOOKBACK`` complete steps (the same evaluation as
-``hotspots backtest``) and stores the best by mean PEI at 1 % and 5 %; the newest stored choice is the
-one the priority list ranks with (``ranked``). The step is the data's natural one: months when the
+``hotspots backtest``) and stores the tiered blend of the best by PEI at 1 % and at 5 %
+(:mod:`hotspots.ranking.blend`); the newest stored choice is the one the priority list ranks with
+(``ranked``). The step is the data's natural one: months when the
 dates are month-only (most reports on the 1st at midnight), else ISO weeks.
 """
 
@@ -24,7 +25,8 @@ from hotspots.analysis import Lattice
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import EmptyData
-from hotspots.ranking.selection import COVERAGES, SELECT_ON, evaluate
+from hotspots.ranking import blend
+from hotspots.ranking.selection import SELECT_ON, SELECTED, choose_tiers, evaluate, pooled_pei, selected_cells
 from hotspots.ranking.steps import FREQ, FloatArray, Step
 from hotspots.schema import ranking_choices
 from hotspots.store import dataset_version, read_reports
@@ -46,13 +48,18 @@ class Choice:
     evidence: dict[str, Any]
 
     def why(self) -> str:
-        """One line for status and the API: what won, on what, by how much."""
+        """One line for status and the API: what ranks each tier of the list, on what, by how much."""
         merit = self.evidence["merit"]
-        runner_up = max((v for k, v in merit.items() if k != self.method), default=float("nan"))
+        if not isinstance(next(iter(merit.values())), dict):  # stored before tiers: one mean PEI
+            merit = {"mean": merit}
+        parts = []
+        for (coverage, pei), members in zip(merit.items(), blend.tiers(self.method), strict=False):
+            runner_up = max((v for k, v in pei.items() if k not in members), default=float("nan"))
+            won = ", ".join(f"{pei[m]:.3f}" for m in members)
+            parts.append(f"the best at {_percent(coverage)} (PEI {won}; next {runner_up:.3f})")
         return (
-            f"{self.method}: best mean PEI at 1 % and 5 % ({merit[self.method]:.3f}; next best "
-            f"{runner_up:.3f}) over the {self.evidence['lookback']} {self.step}s "
-            f"{self.evidence['first']} … {self.evidence['last']}"
+            f"{self.method}: {', the rest by '.join(parts)}, over the {self.evidence['lookback']} "
+            f"{self.step}s {self.evidence['first']} … {self.evidence['last']}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,6 +73,10 @@ class Choice:
             "why": self.why(),
             "evidence": shown,
         }
+
+
+def _percent(coverage: str) -> str:
+    return f"{float(coverage):.0%}".replace("%", " %") if coverage != "mean" else "1 % and 5 %"
 
 
 def natural_step(occurred_at: pd.Series, tz: str) -> Step:
@@ -105,19 +116,22 @@ def evidence_for(
     )
     if new.size:
         evaluation = evaluate(data, candidates, new)
-        columns = [COVERAGES.index(c) for c in SELECT_ON]
         for j, t in enumerate(new.tolist()):
             per_step[str(data.periods[t])] = {
-                "best": evaluation.best[j, columns].tolist(),
-                "hits": evaluation.hits[:, j, columns].tolist(),
+                "best": evaluation.best[j, SELECTED].tolist(),
+                "hits": evaluation.hits[:, j, SELECTED].tolist(),
             }
-    hits = np.array([per_step[label]["hits"] for label in labels]).sum(axis=0)  # (candidates, coverages)
-    best = np.array([per_step[label]["best"] for label in labels]).sum(axis=0)
-    merit = (hits / np.maximum(best, 1e-12)).mean(axis=1)
+    hits = np.array([per_step[label]["hits"] for label in labels])  # (steps, candidates, coverages)
+    best = np.array([per_step[label]["best"] for label in labels])
+    merit = pooled_pei(hits.transpose(1, 0, 2), best)
+    chosen = choose_tiers(merit)
     return {
-        "merit": {name: round(float(m), 4) for name, m in zip(names, merit, strict=True)},
-        "best": names[int(np.argmax(merit))],
-        "measure": f"mean PEI at {' and '.join(f'{c:.0%}' for c in SELECT_ON)} of the cells",
+        "merit": {
+            str(c): {name: round(float(m), 4) for name, m in zip(names, merit[:, j], strict=True)}
+            for j, c in enumerate(SELECT_ON)
+        },
+        "best": blend.name([[names[c] for c in tier] for tier in chosen.tolist()]),
+        "measure": f"PEI at {' and '.join(f'{c:.0%}' for c in SELECT_ON)} of the cells",
         "lookback": len(labels),
         "first": labels[0],
         "last": labels[-1],
@@ -169,7 +183,7 @@ def in_force(engine: Engine) -> Choice | None:
 def ranked(
     reports: pd.DataFrame, lattice: Lattice, settings: Settings, choice: Choice, end: datetime
 ) -> FloatArray:
-    """The chosen candidate's score of every lattice cell for the step after the window ending ``end``,
+    """The chosen blend's score of every lattice cell for the step after the window ending ``end``,
     from the reports before ``end`` only."""
     from hotspots.backtest import history
 
@@ -181,8 +195,11 @@ def ranked(
     current = last.to_period(FREQ[step])
     data = history(before, lattice, settings, step, until=current + 1)
     origin = int((current + 1).ordinal - data.periods[0].ordinal)
-    candidate = ranking.by_name(step, choice.method)
-    return np.asarray(candidate.rank(data, np.array([origin], dtype=np.int64))[:, 0])
+    at = np.array([origin], dtype=np.int64)
+    tiers = blend.tiers(choice.method)
+    ranks = {name: ranking.by_name(step, name).rank(data, at) for name in {n for t in tiers for n in t}}
+    blends = [blend.blend([ranks[name] for name in tier]) for tier in tiers]
+    return np.asarray(blend.tiered(blends, selected_cells(data.cells, SELECT_ON).tolist())[:, 0])
 
 
 def list_ranking(

@@ -1,10 +1,11 @@
 """Choosing a ranking by evidence: rolling-origin evaluation, and a nested choice that never peeks.
 
 Every candidate ranks the cells at every origin; each ranking is scored on its own step at 1, 5 and 10 %
-of the cells (ties at the cut count pro rata). The choice for origin t is the candidate with the best
-mean PEI at 1 % and 5 % (pooled over the ``lookback`` origins before t: hits / most reports any selection
-of that size could have caught), so the figures of the selected ranking are as out of sample as the
-candidates' own. Ties go to the candidate listed first (the simpler one).
+of the cells (ties at the cut count pro rata). The choice for origin t is, for each coverage of
+:data:`SELECT_ON`, the blend (:mod:`hotspots.ranking.blend`) of the ``blend.SIZE`` candidates with the
+best PEI at that coverage (pooled over the ``lookback`` origins before t: hits / most reports any
+selection of that size could have caught), so the figures of the selected ranking are as out of sample as
+the candidates' own. Ties go to the candidate listed first (the simpler one).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hotspots.ranking import blend
 from hotspots.ranking.candidate import Candidate
 from hotspots.ranking.steps import FloatArray, IntArray, StepCounts
 
 COVERAGES = (0.01, 0.05, 0.10)
 #: Coverages the choice is made on (the ones a field team can patrol).
 SELECT_ON = (0.01, 0.05)
+SELECTED = [COVERAGES.index(c) for c in SELECT_ON]
 
 
 @dataclass(frozen=True)
@@ -91,19 +94,32 @@ class Evaluation:
     cells: int
 
     def merit(self, first: int, stop: int) -> FloatArray:
-        """Per candidate: mean pooled PEI at :data:`SELECT_ON` over origins ``[first, stop)``."""
-        columns = [COVERAGES.index(c) for c in SELECT_ON]
-        hits = self.hits[:, first:stop, :][:, :, columns].sum(axis=1)
-        best = self.best[first:stop, columns].sum(axis=0)
-        return np.asarray((hits / np.maximum(best, 1e-12)).mean(axis=1))
+        """(candidates, :data:`SELECT_ON`): pooled PEI at each coverage over origins ``[first, stop)``."""
+        return pooled_pei(self.hits[:, first:stop, :][:, :, SELECTED], self.best[first:stop, SELECTED])
 
-    def choose(self, stop: int, lookback: int) -> int:
-        """The candidate in force at origin ``stop``: the best on the ``lookback`` origins before it."""
-        return int(np.argmax(self.merit(max(0, stop - lookback), stop)))
+    def choose(self, stop: int, lookback: int) -> IntArray:
+        """(tiers, members): the blends in force at origin ``stop``, chosen on the ``lookback`` origins
+        before it."""
+        return choose_tiers(self.merit(max(0, stop - lookback), stop))
 
     def nested(self, first_test: int, lookback: int) -> IntArray:
-        """Candidate chosen for each origin from ``first_test`` on, each only on earlier origins."""
+        """(origins, tiers, members): the blends chosen for each origin from ``first_test`` on, each only
+        on earlier origins."""
         return np.array([self.choose(t, lookback) for t in range(first_test, self.hits.shape[1])])
+
+    def blend_name(self, chosen: IntArray) -> str:
+        return blend.name([[self.names[c] for c in tier] for tier in chosen.tolist()])
+
+
+def pooled_pei(hits: FloatArray, best: FloatArray) -> FloatArray:
+    """(candidates, coverages) PEI from (candidates, origins, coverages) hits and (origins, coverages)
+    best possible catches, pooled over the origins."""
+    return np.asarray(hits.sum(axis=1) / np.maximum(best.sum(axis=0), 1e-12))
+
+
+def choose_tiers(merit: FloatArray) -> IntArray:
+    """(tiers, members): each :data:`SELECT_ON` coverage's leaders by their (candidates, coverages) merit."""
+    return np.stack([blend.leaders(merit[:, j]) for j in range(merit.shape[1])])
 
 
 def evaluate(data: StepCounts, candidates: Sequence[Candidate], origins: IntArray) -> Evaluation:
@@ -119,3 +135,22 @@ def evaluate(data: StepCounts, candidates: Sequence[Candidate], origins: IntArra
         selected=parts[0].selected,
         cells=data.cells,
     )
+
+
+def blended(
+    data: StepCounts, candidates: Sequence[Candidate], origins: IntArray, chosen: IntArray
+) -> Captured:
+    """Score, at each origin j, the tiered blend ``chosen[j]`` ((tiers, members) indices into
+    ``candidates``).
+
+    The members are ranked again at the origins they are blended at only (a candidate's forecast for a
+    step depends on that step alone), so no score matrix of every candidate is kept."""
+    tiers = np.zeros((chosen.shape[1], data.cells, origins.size))
+    for c in np.unique(chosen).tolist():
+        used = np.flatnonzero((chosen == c).any(axis=(1, 2)))
+        part = blend.scaled(candidates[c].rank(data, origins[used]))
+        for tier in range(chosen.shape[1]):
+            where = (chosen[used, tier] == c).any(axis=1)
+            tiers[tier][:, used[where]] += part[:, where]
+    ranking = blend.tiered(list(tiers / chosen.shape[2]), selected_cells(data.cells, SELECT_ON).tolist())
+    return captured(ranking, data.outcome(origins))
