@@ -28,6 +28,7 @@ from api.deps import (
     PUBLIC,
     STATISTICS,
     NotModified,
+    Served,
     app_engine,
     app_settings,
     app_versions,
@@ -150,6 +151,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.bodies = LRU[Body](64)
     app.state.building = {}  # body builds in progress, by ETag (api.deps.cached_body)
+    app.state.latest_bodies = LRU[Served](64)  # the last body answered per request (api.deps.Derived)
+    app.state.background = set()  # body builds nobody awaits, kept referenced until they finish
     app.state.credentials = CredentialCache()
     app.state.responses = ResponseCache(effective)
     app.state.password_checks = PasswordChecks(effective.password_workers)

@@ -295,14 +295,16 @@ def insert_reports(
     return added
 
 
-class _SqliteWriters:
-    """The queue SQLite writers of one engine wait in: a lock for this process's threads, then ``flock`` on
-    a file beside the database for the processes (released by the kernel if a holder dies)."""
+class _Writers:
+    """The queue an engine's writers wait in before they take a connection: a lock for this process's
+    threads, and on a SQLite file ``flock`` on a file beside it for the processes (released by the kernel
+    if a holder dies)."""
 
     def __init__(self, engine: Engine) -> None:
         self.threads = threading.Lock()
         database = engine.url.database
-        self.path = None if not database or database == ":memory:" else lock_folder(Path(database)) / "writes"
+        on_file = engine.dialect.name == "sqlite" and database and database != ":memory:"
+        self.path = lock_folder(Path(str(database))) / "writes" if on_file else None
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -318,8 +320,8 @@ class _SqliteWriters:
                     fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, _SqliteWriters] = weakref.WeakKeyDictionary()
-_SQLITE_WRITERS_LOCK = threading.Lock()
+_WRITERS: weakref.WeakKeyDictionary[Engine, _Writers] = weakref.WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
 
 
 def lock_folder(database: Path) -> Path:
@@ -333,18 +335,19 @@ def lock_folder(database: Path) -> Path:
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction (``BEGIN IMMEDIATE`` on SQLite so concurrent writers queue instead of failing).
 
-    On SQLite the writers queue before they take a connection (:class:`_SqliteWriters`): SQLite lets one
-    writer in and its busy handler makes the others sleep and retry, with sleeps growing to 100 ms, each
-    holding a pooled connection. Forty field writes a second then left every read of a worker waiting
-    for a connection (``bench/soak.py``: write p50 0.5 s, read p99 10 s); in the queue, writers hold no
-    connection and each goes in as soon as the one before leaves."""
-    if engine.dialect.name != "sqlite":
-        with engine.connect() as conn, conn.begin():
-            yield conn
-        return
-    with _SQLITE_WRITERS_LOCK:
-        writers = _SQLITE_WRITERS.get(engine) or _SQLITE_WRITERS.setdefault(engine, _SqliteWriters(engine))
+    Writers queue before they take a connection (:class:`_Writers`): every write bumps the one dataset
+    version row, so writers go one at a time anyway (SQLite: one writer at all; PostgreSQL: the row lock),
+    and waiting inside the database each holds a pooled connection -- on SQLite also sleeping in its busy
+    handler, up to 100 ms at a time. Forty field writes a second then left every read of a worker
+    waiting for a connection (``bench/soak.py``: write p50 0.5 s, read p99 10 s); in the queue, writers
+    hold no connection and each goes in as soon as the one before leaves."""
+    with _WRITERS_LOCK:
+        writers = _WRITERS.get(engine) or _WRITERS.setdefault(engine, _Writers(engine))
     with writers.turn(), engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield conn
