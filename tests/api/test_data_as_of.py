@@ -89,3 +89,38 @@ def test_concurrent_requests_for_a_new_body_build_it_once(
         thread.join(60)
     assert answers == [CLUSTER + SPARSE] * 6
     assert len(builds) == 1
+
+
+def test_a_new_body_is_built_in_the_background_while_the_previous_one_answers(
+    stale_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the new analysis lands, nobody waits for its body: the previous body answers (with its own
+    version) until the new one is built, then the new one does."""
+    before, first = _summary(stale_api)
+    real, gate, building = Analysis.summary, threading.Event(), threading.Event()
+
+    def slow(self: Analysis, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if self.dataset_version > int(first["x-dataset-version"]):
+            building.set()
+            assert gate.wait(30)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Analysis, "summary", slow)
+    created = stale_api.client.post(
+        "/reports", headers=stale_api.auth("analyst"), json=report_json(stale_api, "bg")
+    )
+    assert created.status_code == 201
+    deadline, after_build_began = time.monotonic() + 60, 0
+    while after_build_began < 3:  # until the new body is being built, and three answers more
+        began = time.monotonic()
+        reports, headers = _summary(stale_api)
+        assert time.monotonic() - began < 1.0, "a read waited for the new body"
+        assert (reports, headers["x-dataset-version"]) == (before, first["x-dataset-version"])
+        assert time.monotonic() < deadline, "the new analysis never landed"
+        after_build_began += building.is_set()
+        time.sleep(0.05)
+    gate.set()
+    while (reports := _summary(stale_api)[0]) == before:
+        assert time.monotonic() < deadline, "the body built in the background never answered"
+        time.sleep(0.05)
+    assert reports == before + 1
