@@ -160,7 +160,8 @@ class VersionReader:
                 cursor.execute(_READ_VERSIONS)
                 rows = cursor.fetchall()
                 cursor.close()
-                conn.rollback()  # end the read's transaction (psycopg opens one)
+                if self.engine.dialect.name == "sqlite":
+                    conn.rollback()  # end the read's transaction
             except dbapi_error as exc:
                 disconnected = self.engine.dialect.is_disconnect(exc, conn, None)
                 self.close()
@@ -178,6 +179,9 @@ class VersionReader:
             pooled = self.engine.raw_connection()
             pooled.detach()  # ours from now on: the pool neither counts nor recycles it
             self._conn = pooled.dbapi_connection
+            if self.engine.dialect.name == "postgresql":
+                # no transaction to open and end: one round trip per read, not two (a ROLLBACK each)
+                self._conn.autocommit = True
         return self._conn
 
     def close(self) -> None:
