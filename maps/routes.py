@@ -35,7 +35,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy.engine import Engine
 
 from hotspots.analysis import Analysis, analyse
-from hotspots.analysis_cache import AnalysisCache
+from hotspots.analysis_cache import HARD_BOUND, AnalysisCache
 from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.lru import LRU
@@ -44,6 +44,7 @@ from hotspots.priorities import build_priorities
 from hotspots.words import Language
 from maps import mvt
 from maps.http import etag_matches, strong_etag
+from maps.latest_tiles import LatestTiles, Served
 from maps.layers import WEEKLY_LAYERS, Layer, LayerLattices, layer_tile, measures_key, week_index
 from maps.page import (
     FAVICON,
@@ -104,6 +105,7 @@ class MapFactory:
     analyses: AnalysisCache = field(default_factory=AnalysisCache)
     lattices: LayerLattices = field(default_factory=LayerLattices)
     tile_cache: LRU[bytes] = field(default_factory=lambda: LRU(2048))
+    latest_tiles: LatestTiles = field(default_factory=LatestTiles)
     add_page: bool = True
     add_static: bool = True
     router: APIRouter = field(init=False)
@@ -190,13 +192,32 @@ class MapFactory:
             measures = self._measures(engine, analysis) if layer is Layer.measures else []
             xyz = morecantile.Tile(x, y, z)
             etag = tile_etag(analysis, layer, xyz, week or measures_key(measures))
+            body, version = self.tile_cache.get(etag), analysis.dataset_version
+            request_key = strong_etag(analysis.params, layer.value, z, x, y, week or "")
+            if body is None:
+
+                def build(fresh: str = etag) -> bytes:  # bound now: ``etag`` may become the older one's
+                    built = layer_tile(analysis, layer, xyz, column, measures, lattices=self.lattices)
+                    self.tile_cache.put(fresh, built)
+                    return built
+
+                older = self.latest_tiles.older(request_key, newer_than=analysis.dataset_version)
+                older_body = None if older is None else self.tile_cache.get(older.etag)
+                bound = settings.max_staleness_s
+                if (
+                    older is not None
+                    and older_body is not None
+                    and bound > 0
+                    and self.analyses.versions.age(older.dataset_version) <= HARD_BOUND * bound
+                ):  # the tile served last answers while the new one is built (maps.latest_tiles)
+                    self.latest_tiles.build_later(etag, build)
+                    etag, body, version = older.etag, older_body, older.dataset_version
             headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
             if etag_matches(request.headers.get("if-none-match"), etag):
                 return Response(status_code=304, headers=headers)
-            body = self.tile_cache.get(etag)
             if body is None:
-                body = layer_tile(analysis, layer, xyz, column, measures, lattices=self.lattices)
-                self.tile_cache.put(etag, body)
+                body = build()
+            self.latest_tiles.served(request_key, Served(etag, version))
             if body == mvt.EMPTY_TILE:
                 return Response(status_code=204, headers=headers)
             return Response(body, media_type=MVT_MEDIA_TYPE, headers=headers)

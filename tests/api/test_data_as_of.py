@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import morecantile
 import pytest
 
 from hotspots.analysis import Analysis
 from hotspots.areas import Areas
+from maps import routes
 from tests.api.conftest import CLUSTER, END, SPARSE, Api, api_settings, make_api, report_json
 
 Q = {"end": END.isoformat(), "window": "28d"}
@@ -124,3 +126,42 @@ def test_a_new_body_is_built_in_the_background_while_the_previous_one_answers(
         assert time.monotonic() < deadline, "the body built in the background never answered"
         time.sleep(0.05)
     assert reports == before + 1
+
+
+def test_a_new_tile_is_built_in_the_background_while_the_previous_one_answers(
+    stale_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point = stale_api.areas.frame.set_index("area_id").geometry["vivalla"].representative_point()
+    tile = morecantile.tms.get("WebMercatorQuad").tile(point.x, point.y, 14)
+    url = f"/tiles/cells/{tile.z}/{tile.x}/{tile.y}.mvt"
+
+    def fetch() -> tuple[bytes, str]:
+        began = time.monotonic()
+        response = stale_api.client.get(url, headers=stale_api.auth("est"), params=Q)
+        assert response.status_code == 200
+        assert time.monotonic() - began < 1.0, "a tile request waited for the new tile"
+        return response.content, response.headers["etag"]
+
+    first, first_etag = fetch()
+    real, gate, building = routes.layer_tile, threading.Event(), threading.Event()
+
+    def slow(analysis: Analysis, *args: Any, **kwargs: Any) -> bytes:
+        building.set()
+        assert gate.wait(30)
+        return real(analysis, *args, **kwargs)
+
+    monkeypatch.setattr(routes, "layer_tile", slow)
+    created = stale_api.client.post(
+        "/reports", headers=stale_api.auth("analyst"), json=report_json(stale_api, "tile")
+    )
+    assert created.status_code == 201
+    deadline, after_build_began = time.monotonic() + 60, 0
+    while after_build_began < 3:
+        assert fetch() == (first, first_etag)
+        assert time.monotonic() < deadline, "the new analysis never landed"
+        after_build_began += building.is_set()
+        time.sleep(0.05)
+    gate.set()
+    while fetch()[1] == first_etag:
+        assert time.monotonic() < deadline, "the tile built in the background never answered"
+        time.sleep(0.05)
