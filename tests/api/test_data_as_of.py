@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,30 @@ def test_concurrent_requests_for_a_new_body_build_it_once(
     assert len(builds) == 1
 
 
+def _write_then_answers_stay_old_while_built(
+    api: Api,
+    name: str,
+    fetch: Callable[[], object],
+    old: object,
+    building: threading.Event,
+    gate: threading.Event,
+) -> float:
+    """Write a report, then: ``fetch`` keeps answering ``old`` (at once) until the new answer is being
+    built and three answers more; open ``gate`` to let the build finish. Returns the deadline."""
+    created = api.client.post("/reports", headers=api.auth("analyst"), json=report_json(api, name))
+    assert created.status_code == 201
+    deadline, after_build_began = time.monotonic() + 60, 0
+    while after_build_began < 3:
+        began = time.monotonic()
+        assert fetch() == old
+        assert time.monotonic() - began < 1.0, "a request waited for the new answer's build"
+        assert time.monotonic() < deadline, "the new analysis never landed"
+        after_build_began += building.is_set()
+        time.sleep(0.05)
+    gate.set()
+    return deadline
+
+
 def test_a_new_body_is_built_in_the_background_while_the_previous_one_answers(
     stale_api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,20 +132,13 @@ def test_a_new_body_is_built_in_the_background_while_the_previous_one_answers(
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Analysis, "summary", slow)
-    created = stale_api.client.post(
-        "/reports", headers=stale_api.auth("analyst"), json=report_json(stale_api, "bg")
-    )
-    assert created.status_code == 201
-    deadline, after_build_began = time.monotonic() + 60, 0
-    while after_build_began < 3:  # until the new body is being built, and three answers more
-        began = time.monotonic()
+
+    def fetch() -> tuple[int, str]:
         reports, headers = _summary(stale_api)
-        assert time.monotonic() - began < 1.0, "a read waited for the new body"
-        assert (reports, headers["x-dataset-version"]) == (before, first["x-dataset-version"])
-        assert time.monotonic() < deadline, "the new analysis never landed"
-        after_build_began += building.is_set()
-        time.sleep(0.05)
-    gate.set()
+        return reports, headers["x-dataset-version"]
+
+    old = (before, first["x-dataset-version"])
+    deadline = _write_then_answers_stay_old_while_built(stale_api, "bg", fetch, old, building, gate)
     while (reports := _summary(stale_api)[0]) == before:
         assert time.monotonic() < deadline, "the body built in the background never answered"
         time.sleep(0.05)
@@ -136,13 +153,11 @@ def test_a_new_tile_is_built_in_the_background_while_the_previous_one_answers(
     url = f"/tiles/cells/{tile.z}/{tile.x}/{tile.y}.mvt"
 
     def fetch() -> tuple[bytes, str]:
-        began = time.monotonic()
         response = stale_api.client.get(url, headers=stale_api.auth("est"), params=Q)
         assert response.status_code == 200
-        assert time.monotonic() - began < 1.0, "a tile request waited for the new tile"
         return response.content, response.headers["etag"]
 
-    first, first_etag = fetch()
+    first = fetch()
     real, gate, building = routes.layer_tile, threading.Event(), threading.Event()
 
     def slow(analysis: Analysis, *args: Any, **kwargs: Any) -> bytes:
@@ -151,17 +166,7 @@ def test_a_new_tile_is_built_in_the_background_while_the_previous_one_answers(
         return real(analysis, *args, **kwargs)
 
     monkeypatch.setattr(routes, "layer_tile", slow)
-    created = stale_api.client.post(
-        "/reports", headers=stale_api.auth("analyst"), json=report_json(stale_api, "tile")
-    )
-    assert created.status_code == 201
-    deadline, after_build_began = time.monotonic() + 60, 0
-    while after_build_began < 3:
-        assert fetch() == (first, first_etag)
-        assert time.monotonic() < deadline, "the new analysis never landed"
-        after_build_began += building.is_set()
-        time.sleep(0.05)
-    gate.set()
-    while fetch()[1] == first_etag:
+    deadline = _write_then_answers_stay_old_while_built(stale_api, "tile", fetch, first, building, gate)
+    while fetch()[1] == first[1]:
         assert time.monotonic() < deadline, "the tile built in the background never answered"
         time.sleep(0.05)
