@@ -157,8 +157,9 @@ class Settings(BaseSettings):
     max_staleness_s: float = Field(
         3.0,
         ge=0,
-        description="Derived data (statistics, lists, tiles) may lag a write by this many seconds while the "
-        "new analysis is computed in the background; 0 = every read waits for it (tests, `hotspots compute`)",
+        description="Derived data (statistics, lists, tiles) may lag a write by about this many seconds: the "
+        "analysis is recomputed in the background a third of it apart, and reads wait for a computation only "
+        "past twice it; 0 = every read waits for it (tests, `hotspots compute`)",
     )
     analysis_process: bool = Field(
         True,
