@@ -104,9 +104,8 @@ def _serve_demo(directory: Path) -> tuple[str, Any]:
     settings = Settings(
         database_url=f"sqlite:///{directory / 'demo.db'}", secret_key=secrets.token_urlsafe(48)
     )
-    files = demo.write(
-        directory, weeks=104, seed=1, end=DEMO_END, density=demo.Density.DENSE
-    )  # as docs/map.png
+    # the default (sparse) demo: the pictures show what a deployment's own data will look like
+    files = demo.write(directory, weeks=104, seed=1, end=DEMO_END)
     engine = open_store(settings)
     ingest.import_file(engine, files.reports, settings=settings, areas=load_areas(settings))
     add_user(engine, USER, Role.EST, password=PASSWORD)
