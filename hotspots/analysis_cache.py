@@ -272,15 +272,20 @@ class AnalysisCache:
         return None
 
     def _get(self, key: tuple[Hashable, ...]) -> Analysis | None:
-        """The entry for ``key`` if its checksum holds; a tampered entry is dropped (and logged)."""
+        """The entry for ``key`` if its checksum holds; a tampered entry is dropped (and logged). The
+        checksum is taken outside the cache's lock: every read checks one, and under load a CRC of a
+        megabyte held the lock every other read of the worker needed."""
         with self._lock:
             cached = self._entries.get(key)
-            if cached is not None and digest(cached[0]) == cached[1]:
-                self._entries.move_to_end(key)
-                return cached[0]
-            if cached is not None:
+        if cached is None:
+            return None
+        if digest(cached[0]) == cached[1]:
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+            return cached[0]
+        with self._lock:
+            if self._entries.get(key) is cached:
                 del self._entries[key]
-                logger.warning(
-                    "cached analysis for dataset version %s failed its checksum; recomputing", key[-1]
-                )
+        logger.warning("cached analysis for dataset version %s failed its checksum; recomputing", key[-1])
         return None
