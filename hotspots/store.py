@@ -306,22 +306,30 @@ class _Writers:
 
     def __init__(self, engine: Engine) -> None:
         self.threads = threading.Lock()
+        self._holder = threading.local()  # whether this thread has its turn (a nested write keeps it)
         database = engine.url.database
         on_file = engine.dialect.name == "sqlite" and database and database != ":memory:"
         self.path = lock_folder(Path(str(database))) / "writes" if on_file else None
 
     @contextmanager
     def turn(self) -> Iterator[None]:
+        if getattr(self._holder, "turn", False):  # a write inside this thread's own: its turn already
+            yield
+            return
         with self.threads:
-            if self.path is None:
-                yield
-                return
-            with open(self.path, "a+b") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
+            self._holder.turn = True
+            try:
+                if self.path is None:
                     yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+                    return
+                with open(self.path, "a+b") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(handle, fcntl.LOCK_UN)
+            finally:
+                self._holder.turn = False
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, _Writers] = weakref.WeakKeyDictionary()

@@ -87,3 +87,26 @@ def test_the_reader_reconnects_once_when_the_server_drops_its_connection(pg_data
         )
     assert reader.read().dataset == dataset_version(engine)
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_write_inside_a_threads_own_write_does_not_wait_for_its_turn_again(pg_database: str) -> None:
+    """Writers queue in the process before they take a connection; a thread that writes through a second
+    transaction inside its first (an audit entry on its own connection) already has its turn."""
+    engine = open_store(Settings(database_url=pg_database))
+    before, done = dataset_version(engine), threading.Event()
+
+    def nested() -> None:
+        with transaction(engine) as outer:
+            bump_version(outer)
+            with transaction(engine) as inner:
+                bump_version(inner, ACCOUNTS_VERSION)
+        done.set()
+
+    thread = threading.Thread(target=nested, daemon=True)
+    thread.start()
+    assert done.wait(30), "the nested write waited for the turn its own thread holds"
+    with transaction(engine) as conn:  # and the turn was given back
+        bump_version(conn)
+    assert dataset_version(engine) == before + 2
+    engine.dispose()
