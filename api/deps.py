@@ -336,12 +336,16 @@ class Derived:
         path = self.request.scope["path"]
         etag = derived_etag(analysis.dataset_version, self.params, path, *variant)
         served = Served(etag, analysis.dataset_version, analysis.computed_at)
-        if (older := self._older(served, variant)) is not None:
+        older = self._older(served, variant)
+        if older is not None:
             rebuild = cached_body(self.request, served.etag, lambda: build(analysis))
             _in_background(self.request.app.state.background, rebuild)
-            served = older
+            served = older[0]
         raise_if_not_modified(self.request, served.etag)
-        body, media_type = await cached_body(self.request, served.etag, lambda: build(analysis))
+        if older is not None:
+            body, media_type = older[1]  # taken from the cache with its ETag: never rebuilt under it
+        else:
+            body, media_type = await cached_body(self.request, served.etag, lambda: build(analysis))
         self.request.app.state.latest_bodies.put(self._request_key(variant), served)
         headers = cache_headers(served.etag) | data_as_of(served) | (headers or {})
         response = Response(body, media_type=media_type, headers=headers)
@@ -355,9 +359,9 @@ class Derived:
     def _request_key(self, variant: tuple[Any, ...]) -> str:
         return strong_etag(self.request.scope["path"], self.params, variant)
 
-    def _older(self, served: Served, variant: tuple[Any, ...]) -> Served | None:
-        """The body last answered for this request, if ``served``'s is not built yet and the older one may
-        still be served (its analysis superseded within the hard staleness bound)."""
+    def _older(self, served: Served, variant: tuple[Any, ...]) -> tuple[Served, Body] | None:
+        """The body last answered for this request (and what it was), if ``served``'s is not built yet and
+        the older one may still be served (its analysis superseded within the hard staleness bound)."""
         bound = self.settings.max_staleness_s
         bodies: LRU[Body] = self.request.app.state.bodies
         if bound <= 0 or bodies.get(served.etag) is not None:
@@ -366,11 +370,11 @@ class Derived:
         if (
             older is None
             or older.dataset_version >= served.dataset_version
-            or bodies.get(older.etag) is None
             or self.analyses.versions.age(older.dataset_version) > HARD_BOUND * bound
+            or (body := bodies.get(older.etag)) is None
         ):
             return None
-        return older
+        return older, body
 
 
 def _in_background(tasks: set[asyncio.Future[Any]], work: Coroutine[Any, Any, Any]) -> None:
