@@ -279,9 +279,11 @@
       marker.on("click", function () { openPopup(marker.getLatLng(), box, 13); });
       marker.addTo(group);
     });
-    var spread = function () { spreadMarkers(map, group); };
-    group.on("add", spread);
-    map.on("zoomend", spread);
+    // Names are placed clear of the markers, so a spread is followed by placing them again.
+    state.spreadMarkers = function () { spreadMarkers(map, group); };
+    var layout = function () { if (state.placeLabels) { state.placeLabels(); } else { state.spreadMarkers(); } };
+    group.on("add", layout);
+    map.on("zoomend", layout);
     return group;
   }
 
@@ -584,6 +586,7 @@
       var showSmall = shown && map.getZoom() >= SMALL_AREA_LABEL_ZOOM;
       if (shown) { partnership.addTo(map); } else { partnership.remove(); }
       if (showSmall) { small.addTo(map); } else { small.remove(); }
+      if (state.spreadMarkers) { state.spreadMarkers(); }  // the markers where they will be, first
       placeLabels(map, labels);
     };
     map.on("overlayadd overlayremove moveend resize", refresh);
