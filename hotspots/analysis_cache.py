@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hotspots.background import BackgroundOnce
+
 if TYPE_CHECKING:
     from hotspots.analysis import Analysis
     from hotspots.analysis_process import AnalysisProcess
@@ -161,7 +163,11 @@ class AnalysisCache:
         self.process = process
         self._entries: OrderedDict[tuple[Hashable, ...], tuple[Analysis, int]] = OrderedDict()
         self._computing: dict[tuple[Hashable, ...], _Slot] = {}
-        self._refreshing: set[tuple[Hashable, ...]] = set()
+        #: a thread per refresh (they wait out their settle time), one at a time per slot
+        self._refreshes = BackgroundOnce(
+            lambda job: threading.Thread(target=job, name="analysis-refresh", daemon=True).start(),
+            what="refreshing an analysis",
+        )
         self._lock = threading.Lock()
         self.versions = VersionClock()
 
@@ -245,22 +251,12 @@ class AnalysisCache:
     ) -> None:
         """Compute the newest version of ``slot`` in a thread of its own, unless one already does, but not
         before the wall-clock time ``not_before`` (see :func:`settle_s`)."""
-        with self._lock:
-            if slot in self._refreshing:
-                return
-            self._refreshing.add(slot)
 
-        def run() -> None:
-            try:
-                time.sleep(max(0.0, not_before - time.time()))
-                self._compute(slot, version(), version, compute, rejected=held)
-            except Exception:  # the next read tries again; a stale answer is still within its bound
-                logger.exception("refreshing an analysis in the background failed")
-            finally:
-                with self._lock:
-                    self._refreshing.discard(slot)
+        def refresh() -> None:
+            time.sleep(max(0.0, not_before - time.time()))
+            self._compute(slot, version(), version, compute, rejected=held)
 
-        threading.Thread(target=run, name="analysis-refresh", daemon=True).start()
+        self._refreshes.run(slot, refresh)
 
     def _newest(self, slot: tuple[Hashable, ...]) -> Analysis | None:
         """The newest entry of ``slot`` whose checksum holds; a tampered entry is dropped (and logged)."""

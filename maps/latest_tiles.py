@@ -13,15 +13,12 @@ True
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+from hotspots.background import BackgroundOnce
 from hotspots.lru import LRU
-
-logger = logging.getLogger(__name__)
 
 
 class Served(NamedTuple):
@@ -36,9 +33,8 @@ class LatestTiles:
 
     def __init__(self, size: int = 2048) -> None:
         self._served: LRU[Served] = LRU(size)
-        self._building: set[str] = set()
-        self._lock = threading.Lock()
-        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tile-build")
+        builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tile-build")
+        self._builds = BackgroundOnce(builder.submit, what="building a tile")
 
     def served(self, request: str, tile: Served) -> None:
         self._served.put(request, tile)
@@ -50,18 +46,4 @@ class LatestTiles:
 
     def build_later(self, etag: str, build: Callable[[], object]) -> None:
         """Run ``build`` (which caches the tile of ``etag``) on the background thread, unless it is queued."""
-        with self._lock:
-            if etag in self._building:
-                return
-            self._building.add(etag)
-
-        def run() -> None:
-            try:
-                build()
-            except Exception:  # the next request builds it itself
-                logger.warning("building tile %s in the background failed", etag[:16], exc_info=True)
-            finally:
-                with self._lock:
-                    self._building.discard(etag)
-
-        self._builder.submit(run)
+        self._builds.run(etag, build)
