@@ -21,9 +21,6 @@
   var NARROW = 700;
   /* Zoom from which the small areas (RegSO) are named too; the partnership areas always are. */
   var SMALL_AREA_LABEL_ZOOM = 14;
-  /* A numbered priority marker's size, and the least room between two drawn markers (pixels). */
-  var MARKER_SIZE = 26;
-  var MARKER_GAP = 2;
 
   function narrow() { return state.map.getSize().x < NARROW; }
 
@@ -269,7 +266,7 @@
   function markerOverlay(map, spec) {
     var group = L.featureGroup();
     spec.data.forEach(function (place) {
-      var icon = L.divIcon({ className: "hs-priority", html: String(place.rank), iconSize: [MARKER_SIZE, MARKER_SIZE] });
+      var icon = L.divIcon({ className: "hs-priority", html: String(place.rank), iconSize: [26, 26] });
       var box = element("div", "hs-popup");
       box.appendChild(element("strong", null, place.rank + ". " + place.label));
       var list = element("ul");
@@ -279,38 +276,7 @@
       marker.on("click", function () { openPopup(marker.getLatLng(), box, 13); });
       marker.addTo(group);
     });
-    // Names are placed clear of the markers, so a spread is followed by placing them again.
-    state.spreadMarkers = function () { spreadMarkers(map, group); };
-    var layout = function () { if (state.placeLabels) { state.placeLabels(); } else { state.spreadMarkers(); } };
-    group.on("add", layout);
-    map.on("zoomend", layout);
     return group;
-  }
-
-  /* Numbered markers closer on screen than their size are pushed apart, in rank order (the higher rank
-     keeps its spot; the places themselves stay put): "9" half under "5" read as one marker. */
-  function spreadMarkers(map, group) {
-    var placed = [];
-    group.eachLayer(function (marker) {
-      var element = marker.getElement();
-      if (!element) { return; }
-      var gap = element.offsetWidth + MARKER_GAP;  // the drawn size (border included) and a margin
-      var p = map.latLngToLayerPoint(marker.getLatLng());
-      var at = { x: p.x, y: p.y };
-      for (var tries = 0; tries < 12; tries++) {
-        var clash = null;
-        placed.forEach(function (q) {
-          if (!clash && Math.abs(at.x - q.x) < gap && Math.abs(at.y - q.y) < gap) { clash = q; }
-        });
-        if (!clash) { break; }
-        var vx = at.x - clash.x, vy = at.y - clash.y, d = Math.max(Math.abs(vx), Math.abs(vy));
-        if (d < 1) { vx = 1; vy = -1; d = 1; }
-        at = { x: clash.x + vx / d * gap, y: clash.y + vy / d * gap };  // just clear of it, same direction
-      }
-      element.style.marginLeft = (at.x - p.x - MARKER_SIZE / 2) + "px";
-      element.style.marginTop = (at.y - p.y - MARKER_SIZE / 2) + "px";
-      placed.push(at);
-    });
   }
 
   function overlay(map, spec) {
@@ -586,7 +552,6 @@
       var showSmall = shown && map.getZoom() >= SMALL_AREA_LABEL_ZOOM;
       if (shown) { partnership.addTo(map); } else { partnership.remove(); }
       if (showSmall) { small.addTo(map); } else { small.remove(); }
-      if (state.spreadMarkers) { state.spreadMarkers(); }  // the markers where they will be, first
       placeLabels(map, labels);
     };
     map.on("overlayadd overlayremove moveend resize", refresh);
