@@ -56,7 +56,7 @@ lint: install-dev
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy hotspots api maps
-	$(VENV)/bin/pytest -q -p no:cacheprovider --doctest-modules hotspots maps api --ignore=hotspots/migrations
+	$(VENV)/bin/pytest -q -p no:cacheprovider --doctest-modules hotspots maps api --ignore=hotspots/store/migrations
 	$(VENV)/bin/pytest -n 2 --timeout 600
 
 screenshots: install-dev

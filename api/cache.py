@@ -5,7 +5,7 @@
   entries age out of the LRU. Serialising a lattice of tens of thousands of cells costs far more than
   the lookup.
 - **Credentials**: the user behind an API key or session, remembered together with the store's accounts
-  version. Creating, revoking or disabling anything bumps that version (``hotspots.accounts``), and every
+  version. Creating, revoking or disabling anything bumps that version (``hotspots.access.accounts``), and every
   request reads it afresh (``api.deps.store_versions``), so a revoked key fails on its next request in
   every worker; what the cache saves is the key lookup, not the check.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 
 from api.security import Credential
-from hotspots.accounts import User
+from hotspots.access.accounts import User
 from hotspots.lru import LRU
 
 #: (body, media type) of one derived response.

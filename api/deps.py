@@ -44,15 +44,16 @@ from api.cache import Body, CredentialCache
 from api.errors import ApiError, ErrorDetail
 from api.response_cache import CREDENTIAL_STATE, VERSIONS_STATE, ResponseCache
 from api.security import API_KEY_HEADER, SESSION_COOKIE, Credential, presented_credential
-from hotspots import accounts
-from hotspots.accounts import Role, User
-from hotspots.analysis import Analysis, AnalysisParams, analyse
-from hotspots.analysis_cache import HARD_BOUND, AnalysisCache
-from hotspots.areas import Areas, load_areas
+from hotspots.access import accounts
+from hotspots.access.accounts import Role, User
+from hotspots.analysis.cache import HARD_BOUND, AnalysisCache
+from hotspots.analysis.compute import Analysis, analyse
+from hotspots.analysis.params import AnalysisParams
 from hotspots.config import Settings
 from hotspots.errors import UnknownArea
+from hotspots.geo.areas import Areas, load_areas
 from hotspots.lru import LRU
-from hotspots.store import LazyStore, VersionReader, Versions
+from hotspots.store.engine import LazyStore, VersionReader, Versions
 from hotspots.words import both
 from maps.http import etag_matches, strong_etag
 from maps.query import FilterQuery
@@ -61,7 +62,7 @@ logger = logging.getLogger(__name__)
 
 
 def app_engine(app: Starlette) -> Engine:
-    """The app's store engine (opened and migrated on first use, see :class:`hotspots.store.LazyStore`)."""
+    """The app's store engine (opened and migrated on first use, see :class:`hotspots.store.engine.LazyStore`)."""
     store: LazyStore = app.state.store
     return store.engine()
 
@@ -103,7 +104,7 @@ session_scheme = APIKeyCookie(
 
 def app_versions(app: Starlette) -> Versions:
     """The store's dataset and accounts versions, read on the event loop through the app's
-    :class:`~hotspots.store.VersionReader` (a connection of its own: no pool wait, no pre-ping): a
+    :class:`~hotspots.store.engine.VersionReader` (a connection of its own: no pool wait, no pre-ping): a
     primary-key read costs less than a thread hand-off."""
     reader: VersionReader | None = app.state.version_reader
     if reader is None:
@@ -249,7 +250,7 @@ class AnalysisQuery(FilterQuery):
     ] = None
 
     def to_params(self, user: User, areas: Areas, settings: Settings) -> AnalysisParams:
-        """Resolved AnalysisParams; a bad value is an :class:`~hotspots.query.InvalidQuery` (422)."""
+        """Resolved AnalysisParams; a bad value is an :class:`~hotspots.analysis.query.InvalidQuery` (422)."""
         params = self.params(settings, resolution=self.resolution)
         return replace(params, areas=area_scope(user, areas, self.area)).resolved(settings)
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.templating import templates
+from hotspots.analysis.query import InvalidQuery
 from hotspots.errors import (
     ConfigError,
     EmptyData,
@@ -33,8 +34,7 @@ from hotspots.errors import (
     StatisticsError,
     UnknownArea,
 )
-from hotspots.query import InvalidQuery
-from hotspots.visits import VisitError
+from hotspots.field.visits import VisitError
 from hotspots.words import both
 
 log = logging.getLogger("hotspots.api")

@@ -9,8 +9,8 @@ against the user's session generation, login attempts are counted in the store).
 the app and owns its caches: the store engine, the analyses, bodies, credentials and replayed responses on
 ``app.state``, the tiles and layer lattices on the map factory it is handed to. They are per worker and
 keyed by the store's versions; derived data may lag a write by at most ``max_staleness_s``
-(``hotspots.analysis_cache``), and every analysis is computed once for the deployment
-(``hotspots.snapshots``). The README's cache table lists every cache, its key and what invalidates it.
+(``hotspots.analysis.cache``), and every analysis is computed once for the deployment
+(``hotspots.analysis.snapshots``). The README's cache table lists every cache, its key and what invalidates it.
 """
 
 from __future__ import annotations
@@ -61,12 +61,12 @@ from api.security import (
     SecurityHeadersMiddleware,
     check_secret_key,
 )
-from hotspots.analysis_cache import AnalysisCache
-from hotspots.analysis_process import AnalysisProcess
+from hotspots.analysis.cache import AnalysisCache
+from hotspots.analysis.process import AnalysisProcess
 from hotspots.config import Settings, get_settings
 from hotspots.lru import LRU
-from hotspots.store import LazyStore, shared_store
-from hotspots.version_watch import VersionWatcher
+from hotspots.store.engine import LazyStore, shared_store
+from hotspots.store.version_watch import VersionWatcher
 from maps.routes import MapFactory
 
 DESCRIPTION = """
@@ -101,7 +101,7 @@ TAGS = [
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the app's version watcher (new dataset versions pushed to the analysis cache's clock, so a
     stale analysis is never served longer than ``max_staleness_s`` after the write, and reads need not
-    query the version) and its analysis process (:mod:`hotspots.analysis_process`), then freeze what
+    query the version) and its analysis process (:mod:`hotspots.analysis.process`), then freeze what
     start-up created (modules, classes, the app: ~250,000 objects that live as long as the process) out of
     the cyclic garbage collector's reach: a full collection then walks thousands of objects instead, and
     stops pausing a worker for ~150 ms, which showed as the p99 of cached lists."""

@@ -15,10 +15,10 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.engine import Engine
 
-from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
-from hotspots.ingest import ImportResult
+from hotspots.geo.areas import Areas
+from hotspots.ingest.pipeline import ImportResult
 
 log = logging.getLogger(__name__)
 

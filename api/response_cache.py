@@ -39,7 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.security import API_KEY_HEADER, SESSION_COOKIE, Credential, presented_credential
 from hotspots.config import Settings
 from hotspots.lru import LRU
-from hotspots.store import Versions
+from hotspots.store.engine import Versions
 from maps.http import etag_matches
 
 #: What the middleware leaves for the app on ``request.state``: the cache key, the credential it keyed

@@ -2,7 +2,7 @@
 
 Nothing here keeps state in the process: a session is a signed cookie naming the user id and the user's
 session generation (checked against the store, so logout, a new password or role, and disabling end every
-session), and login attempts are counted in the store (:mod:`hotspots.throttle`), which every worker shares.
+session), and login attempts are counted in the store (:mod:`hotspots.access.throttle`), which every worker shares.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, ErrorDetail, error_response
+from hotspots.access.untrusted import clean_text
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
-from hotspots.untrusted import clean_text
 from hotspots.words import both
 
 SESSION_COOKIE = "hotspots_session"
@@ -60,7 +60,7 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 def sign_session(settings: Settings, user_id: int, generation: int = 0) -> str:
     """The session cookie's value: the user id and the user's session generation
-    (``hotspots.accounts.user_by_session``), signed and time-stamped with the secret key."""
+    (``hotspots.access.accounts.user_by_session``), signed and time-stamped with the secret key."""
     return _serializer(settings).dumps({"uid": user_id, "gen": generation})
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/api_load.py [--requests 2000] [--clients 50] [--workers 2] [--weeks 26]
                                        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Writes the seeded demo (``hotspots.demo.write``) into a temporary SQLite store (with ``--postgres``: a
+Writes the seeded demo (``hotspots.demo.generate.write``) into a temporary SQLite store (with ``--postgres``: a
 throwaway database on that local server, dropped afterwards), imports it, creates an
 admin key, starts ``uvicorn --factory api.main:create_app`` on 127.0.0.1 at a free port and drives it
 with a minimal asyncio HTTP/1.1 client. Measured per endpoint after a warm-up (the first statistics call
@@ -43,11 +43,13 @@ import httpx
 import numpy as np
 import sqlalchemy as sa
 
-from hotspots import accounts, demo, ingest
-from hotspots.accounts import Role
-from hotspots.areas import load_areas
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
 from hotspots.config import Settings
-from hotspots.store import open_store
+from hotspots.demo import generate as demo
+from hotspots.geo.areas import load_areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import open_store
 
 T = TypeVar("T")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

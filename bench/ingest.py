@@ -23,16 +23,16 @@ import h3ronpy.vector as h3v
 import numpy as np
 import pandas as pd
 
-from hotspots.h3grid import latlng_to_cells
+from hotspots.geo.h3grid import latlng_to_cells
 
 RES = 12
 CHILD = """
 import sys, time
 from pathlib import Path
 from hotspots.config import Settings
-from hotspots.areas import load_areas
-from hotspots.ingest import import_file
-from hotspots.store import open_store
+from hotspots.geo.areas import load_areas
+from hotspots.ingest.pipeline import import_file
+from hotspots.store.engine import open_store
 settings = Settings(database_url=f"sqlite:///{sys.argv[2]}")
 t0 = time.perf_counter()
 engine = open_store(settings)

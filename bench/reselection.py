@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from hotspots import demo, ingest
-from hotspots.areas import load_areas
-from hotspots.backtest import run_backtest, study_lattice
 from hotspots.config import Settings
+from hotspots.demo import generate as demo
+from hotspots.geo.areas import load_areas
+from hotspots.ingest import pipeline as ingest
 from hotspots.ranking import choice
-from hotspots.store import open_store
+from hotspots.ranking.backtest import run_backtest, study_lattice
+from hotspots.store.engine import open_store
 
 WORK = Path(__file__).resolve().parent.parent / "var" / "reselection"
 WEEKS, SEED, END = 104, 1, date(2026, 11, 15)

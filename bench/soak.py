@@ -5,7 +5,7 @@ p50/p99 per kind, requests/s, the read p99 beside the same run's no-write baseli
                                    [--weeks 26] [--write-share 0.2]
                                    [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Serves the seeded demo (``hotspots.demo.write`` imported into a temporary SQLite store, or with
+Serves the seeded demo (``hotspots.demo.generate.write`` imported into a temporary SQLite store, or with
 ``--postgres`` a throwaway database on that loopback server, as ``bench/api_load.py`` does) with
 ``uvicorn --factory api.main:create_app`` and 2 workers on a free loopback port. Two phases in one run:
 

@@ -7,7 +7,7 @@ Local Moran (999), with the ratio; then ours alone on the full-municipality (~14
 
 Then the Mann-Kendall trend of every location (ours vectorised beside pymannkendall's per-series loop,
 extrapolated from 500 series) and the full weekly recompute the service does: two years of demo data
-(>= 100,000 reports) imported into SQLite, then one uncached ``hotspots.analysis.compute`` (lattice,
+(>= 100,000 reports) imported into SQLite, then one uncached ``hotspots.analysis.compute.compute`` (lattice,
 Gi* with 999 permutations, Local Moran, emerging hotspots over 52 weeks, KDE, week-over-week), in a child
 process so its peak memory is its own.
 
@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from esda.getisord import G_Local
 from esda.moran import Moran_Local
 
-from hotspots import h3grid
+from hotspots.geo import h3grid
 from hotspots.stats.emerging import EmergingHotspots
 from hotspots.stats.gistar import GiStar, gi_star_z
 from hotspots.stats.inference import conditional_randomisation
@@ -161,10 +161,11 @@ def bench_mann_kendall(cells: h3grid.CellArray, weeks: int = 52) -> dict[str, fl
 RECOMPUTE = """
 import sys, time, resource
 from datetime import date
-from hotspots.analysis import AnalysisParams, compute
-from hotspots.areas import load_areas
+from hotspots.analysis.params import AnalysisParams
+from hotspots.analysis.compute import compute
+from hotspots.geo.areas import load_areas
 from hotspots.config import Settings
-from hotspots.store import open_store
+from hotspots.store.engine import open_store
 settings = Settings(database_url=f"sqlite:///{sys.argv[1]}", study_extent_m=float(sys.argv[3]))
 engine, areas = open_store(settings), load_areas(settings)
 params = AnalysisParams(window="28d", end=date.fromisoformat(sys.argv[2])).resolved(settings)
@@ -185,10 +186,11 @@ def bench_full_recompute() -> dict[str, dict[str, float]]:
     default study area and on the whole municipality (study extent 100 km: every cell of every area)."""
     from datetime import date
 
-    from hotspots import demo, ingest
-    from hotspots.areas import load_areas
     from hotspots.config import Settings
-    from hotspots.store import open_store
+    from hotspots.demo import generate as demo
+    from hotspots.geo.areas import load_areas
+    from hotspots.ingest import pipeline as ingest
+    from hotspots.store.engine import open_store
 
     end = date(2026, 11, 15)
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,7 +23,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from hotspots import h3grid
+from hotspots.geo import h3grid
 from maps import mvt, tilegrid
 
 OREBRO_LON, OREBRO_LAT = 15.2066, 59.2741

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from functools import cached_property, lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -18,8 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hotspots.errors import ConfigError
 from hotspots.words import Language
 
-#: The repository's shipped data folder (boundaries, places, taxonomy).
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: The shipped data folder (boundaries, places, taxonomy): the checkout's data/, installed as the package
+#: hotspots.data (pyproject.toml), so an installed wheel finds it wherever it runs.
+DATA_DIR = Path(str(resources.files("hotspots.data")))
 
 
 class Term(NamedTuple):

@@ -4,7 +4,7 @@ One ISO week (Monday-Sunday, Europe/Stockholm) per report. For each partnership 
 the municipality: reports this week against last week and the trailing 4-week mean, by category; the new,
 intensifying and persistent hotspots; a hotspot map and the last 26 weeks as a chart. Counts come straight
 from the store by the area each report was filed under, so they add up to what the analysts imported; the
-hotspot statistics come from :func:`hotspots.analysis.analyse` for the week.
+hotspot statistics come from :func:`hotspots.analysis.compute.analyse` for the week.
 
 Drawing it (HTML, PDF, maps and charts) is :mod:`maps.report`.
 
@@ -29,27 +29,30 @@ import pandas as pd
 from scipy.sparse.csgraph import connected_components
 from sqlalchemy.engine import Engine
 
-from hotspots import h3grid
-from hotspots.analysis import Analysis, AnalysisParams, analyse
-from hotspots.analysis_cache import AnalysisCache
-from hotspots.areas import Areas
+from hotspots.analysis.cache import AnalysisCache
+from hotspots.analysis.compute import Analysis, analyse
+from hotspots.analysis.params import AnalysisParams
+from hotspots.analysis.query import parse_week, week_name
 from hotspots.config import Settings
-from hotspots.dosage import PlaceVisits, visits_per_place
 from hotspots.errors import HotspotsError
-from hotspots.freshness import Freshness, freshness
-from hotspots.measures import Measure, follow_up, list_measures
-from hotspots.places import Places, load_places
-from hotspots.priorities import (
+from hotspots.field.dosage import PlaceVisits, visits_per_place
+from hotspots.geo import h3grid
+from hotspots.geo.areas import Areas
+from hotspots.geo.places import Places, load_places
+from hotspots.measures.follow_up import follow_up
+from hotspots.measures.measure import Measure
+from hotspots.measures.records import list_measures
+from hotspots.ranking.priorities import (
     PriorityEntry,
     PriorityList,
     ScoreWeights,
     previous_window_counts,
     priority_list,
 )
-from hotspots.query import parse_week, week_name
 from hotspots.stats.change import BASELINE_WEEKS, WeekOverWeek
 from hotspots.stats.emerging import iso_week_steps
-from hotspots.store import read_reports
+from hotspots.store.engine import read_reports
+from hotspots.store.freshness import Freshness, freshness
 from hotspots.words import REPORT, Language
 
 #: Group id of every report outside the partnership areas (other RegSO areas, or no area at all).
@@ -204,7 +207,7 @@ class MeasureFollowUp(NamedTuple):
     measure: Measure
     place: str
     group: str
-    result: dict[str, Any]  # hotspots.measures.follow_up(): counts before/after, WDQ, reading
+    result: dict[str, Any]  # hotspots.measures.follow_up.follow_up(): counts before/after, WDQ, reading
 
 
 def measures_in_week(

@@ -199,7 +199,7 @@ FIELD_SCRIPT = _table(
     }
 )
 
-#: What a field team saw or did at a place (codes: :class:`hotspots.visits.Outcome`).
+#: What a field team saw or did at a place (codes: :class:`hotspots.field.visits.Outcome`).
 VISIT_OUTCOMES = _table(
     {
         "nothing_observed": ("Inget observerat", "Nothing observed"),
@@ -244,7 +244,7 @@ CLI = _table(
 
 # ------------------------------------------------------------------------------ measures follow-up
 
-#: What a measure's Weighted Displacement Quotient means (code from hotspots.measures.reading_of).
+#: What a measure's Weighted Displacement Quotient means (code from hotspots.measures.follow_up.reading_of).
 WDQ_READINGS = _by_key(
     {
         "no_reduction": (

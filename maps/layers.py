@@ -27,11 +27,11 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from hotspots.analysis import Analysis
-from hotspots.areas import Areas
+from hotspots.analysis.compute import Analysis
+from hotspots.analysis.query import InvalidQuery, QueryProblem, parse_week, week_name
+from hotspots.geo.areas import Areas
 from hotspots.lru import LRU
-from hotspots.measures import Measure
-from hotspots.query import InvalidQuery, QueryProblem, parse_week, week_name
+from hotspots.measures.measure import Measure
 from hotspots.stats.emerging import CATEGORIES
 from maps import mvt
 from maps.tilegrid import (
@@ -71,7 +71,7 @@ WEEKLY_LAYERS = frozenset({Layer.cells, Layer.hotspots})
 
 def week_index(analysis: Analysis, week: str) -> int:
     """Column of ``analysis.cube`` (and ``emerging.bins``) holding ISO week ``week`` ('2026-W45');
-    :class:`~hotspots.query.InvalidQuery` for a malformed week or one outside the analysed weeks."""
+    :class:`~hotspots.analysis.query.InvalidQuery` for a malformed week or one outside the analysed weeks."""
     position = analysis.weeks.get_indexer(pd.PeriodIndex([parse_week(week)]))[0]
     if position < 0:
         first, last = week_name(analysis.weeks[0]), week_name(analysis.weeks[-1])
@@ -273,7 +273,7 @@ def layer_tile(
 ) -> bytes:
     """MVT bytes of one layer and tile (``mvt.EMPTY_TILE`` when nothing is drawn there).
 
-    ``measures`` are those in force during the window (``hotspots.measures.list_measures``), for the
+    ``measures`` are those in force during the window (``hotspots.measures.records.list_measures``), for the
     measures layer; ``lattices`` keeps what the layer's tiles are cut from.
     """
     if layer is Layer.areas:

@@ -33,13 +33,13 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
-from hotspots.analysis import Analysis
+from hotspots.analysis.compute import Analysis
+from hotspots.analysis.query import week_name
 from hotspots.config import Settings
-from hotspots.measures import Measure
-from hotspots.priorities import PriorityEntry
-from hotspots.query import week_name
+from hotspots.measures.measure import Measure
 from hotspots.words import MAP, Language
 from maps.layers import WEEKLY_LAYERS, Layer, complete_weeks
+from maps.markers import PriorityPlace
 from maps.symbology import palette
 from maps.tilegrid import cell_rings_lnglat
 from maps.visits_layer import visits_layer
@@ -71,39 +71,11 @@ class PageQuery(NamedTuple):
     lang: Language = Language.sv
 
 
-class PriorityPlace(NamedTuple):
-    """A numbered marker: rank, place label, position and the reasons in words shown in its popup."""
-
-    rank: int
-    label: str
-    lat: float
-    lon: float
-    reasons: tuple[str, ...]
-    visits_7d: int = 0  # field visits in the 7 days before the list's end (maps.visits_layer)
-    minutes_7d: int = 0
-
-
-def priority_places(entries: Iterable[PriorityEntry]) -> list[PriorityPlace]:
-    """Markers of a priority list (``hotspots.priorities``): rank, label, position, reasons and dose."""
-    return [
-        PriorityPlace(
-            e.rank,
-            e.label,
-            e.lat,
-            e.lon,
-            tuple(e.reasons),
-            e.dosage.get("7d", {}).get("visits", 0),
-            e.dosage.get("7d", {}).get("minutes", 0),
-        )
-        for e in entries
-    ]
-
-
 def measure_popups(
     measures: Iterable[Measure], follow_ups: Mapping[int, Mapping[str, Any] | None], lang: Language
 ) -> dict[str, dict[str, Any]]:
     """What a measure's popup says, by id: type, organisation, dates, and the follow-up's WDQ and
-    reading (``hotspots.measures.follow_up``; None where it cannot be computed yet)."""
+    reading (``hotspots.measures.follow_up.follow_up``; None where it cannot be computed yet)."""
     out: dict[str, dict[str, Any]] = {}
     for measure in measures:
         result = follow_ups.get(measure.id)
@@ -281,7 +253,7 @@ def build_map(
 ) -> folium.Map:
     """The served map: every hexagon and area layer as vector tiles from ``tiles_url`` with the page's filters.
 
-    ``priorities`` are drawn as numbered markers; the caller passes them from ``hotspots.priorities``,
+    ``priorities`` are drawn as numbered markers; the caller passes them from ``hotspots.ranking.priorities``,
     and ``measures`` (``measure_popups``) for the measures layer's popups.
     """
     text = MAP[query.lang]

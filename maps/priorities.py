@@ -1,6 +1,6 @@
 """Priority lists as people read them: CSV for Swedish Excel, GeoJSON for QGIS, a phone page, JSON.
 
-The list itself (ranking, reasons) is :mod:`hotspots.priorities`; this module only draws it.
+The list itself (ranking, reasons) is :mod:`hotspots.ranking.priorities`; this module only draws it.
 
 Usage (needs a store, so not a doctest)::
 
@@ -18,9 +18,10 @@ import jinja2
 import pandas as pd
 import shapely
 
-from hotspots import csvout, h3grid
-from hotspots.priorities import PriorityList
-from hotspots.priorities.reasons import number
+from hotspots import csvout
+from hotspots.geo import h3grid
+from hotspots.ranking.priorities import PriorityList
+from hotspots.ranking.priorities.reasons import number
 from hotspots.words import FIELD_SCRIPT, PRIORITY_LIST, VISIT_OUTCOMES, Language
 from maps.page import STATIC_DIR
 

@@ -1,8 +1,8 @@
 """The query parameters that select an analysis over HTTP: window, end day, categories and sources.
 
 One model for the map page, its tiles and (extended with resolution and areas) the API's derived
-routes, validated by one function (:func:`hotspots.query.check_filters`): a bad value raises
-:class:`~hotspots.query.InvalidQuery`, which the app renders as its one 422 body naming ``query.<field>``.
+routes, validated by one function (:func:`hotspots.analysis.query.check_filters`): a bad value raises
+:class:`~hotspots.analysis.query.InvalidQuery`, which the app renders as its one 422 body naming ``query.<field>``.
 
 A query-parameter model, declared ``Annotated[FilterQuery, Query()]``: FastAPI validates it in line,
 where a class dependency would be called in the thread pool.
@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 from fastapi import Query
 from pydantic import BaseModel
 
-from hotspots.analysis import AnalysisParams
+from hotspots.analysis.params import AnalysisParams
+from hotspots.analysis.query import check_filters
 from hotspots.config import Settings
-from hotspots.query import check_filters
 
 
 class FilterQuery(BaseModel):

@@ -34,18 +34,21 @@ from fastapi.params import Depends as DependsParam
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy.engine import Engine
 
-from hotspots.analysis import Analysis, analyse
-from hotspots.analysis_cache import HARD_BOUND, AnalysisCache
-from hotspots.areas import Areas
+from hotspots.analysis.cache import HARD_BOUND, AnalysisCache
+from hotspots.analysis.compute import Analysis, analyse
 from hotspots.config import Settings
+from hotspots.geo.areas import Areas
 from hotspots.lru import LRU
-from hotspots.measures import Measure, MeasureError, follow_up, list_measures
-from hotspots.priorities import build_priorities
+from hotspots.measures.follow_up import follow_up
+from hotspots.measures.measure import Measure
+from hotspots.measures.records import MeasureError, list_measures
+from hotspots.ranking.priorities import build_priorities
 from hotspots.words import Language
 from maps import mvt
 from maps.http import etag_matches, strong_etag
 from maps.latest_tiles import LatestTiles, Served
 from maps.layers import WEEKLY_LAYERS, Layer, LayerLattices, layer_tile, measures_key, week_index
+from maps.markers import priority_places
 from maps.page import (
     FAVICON,
     PRIORITY_MARKERS,
@@ -53,7 +56,6 @@ from maps.page import (
     PageQuery,
     build_page,
     measure_popups,
-    priority_places,
 )
 from maps.query import FilterQuery
 
@@ -94,7 +96,7 @@ class MapFactory:
     The caches are fields too, so the app that composes the router owns them: ``analyses`` (pass the
     app's own, which its other routes share), ``lattices`` (what each layer's tiles are cut from) and
     ``tile_cache`` (encoded tiles by ETag). Errors are raised as the domain's (``hotspots.errors``; a bad query
-    value is :class:`~hotspots.query.InvalidQuery`): the app's exception handlers give them its error body.
+    value is :class:`~hotspots.analysis.query.InvalidQuery`): the app's exception handlers give them its error body.
     """
 
     engine_dependency: Callable[..., Engine | Awaitable[Engine]]

@@ -12,7 +12,7 @@ Norway). Cells crossing the antimeridian are not: Sweden is
 far from it.
 
 >>> import numpy as np
->>> from hotspots import h3grid
+>>> from hotspots.geo import h3grid
 >>> cells = h3grid.grid_disk(h3grid.latlng_to_cells([59.2883], [15.2490], 10), 3)
 >>> lattice = HexagonLattice(cells, {"count": np.ones(cells.size, dtype=np.int64)})
 >>> tile = lattice.select(TMS.tile(15.2490, 59.2883, 12))
@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from hotspots import h3grid
+from hotspots.geo import h3grid
 from maps import mvt
 
 FloatArray = npt.NDArray[np.float64]

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import folium
 
-if TYPE_CHECKING:  # maps.page draws this layer
-    from maps.page import PriorityPlace
+if TYPE_CHECKING:
+    from maps.markers import PriorityPlace
 
 VISITED, NOT_VISITED = "#1b7837", "#7f7f7f"
 

@@ -94,11 +94,12 @@ def _serve_demo(directory: Path) -> tuple[str, Any]:
     import uvicorn
 
     from api.main import create_app
-    from hotspots import demo, ingest
-    from hotspots.accounts import Role, add_user
-    from hotspots.areas import load_areas
+    from hotspots.access.accounts import Role, add_user
     from hotspots.config import Settings
-    from hotspots.store import open_store
+    from hotspots.demo import generate as demo
+    from hotspots.geo.areas import load_areas
+    from hotspots.ingest import pipeline as ingest
+    from hotspots.store.engine import open_store
 
     # A throwaway session key: the app refuses to start with the built-in one.
     settings = Settings(

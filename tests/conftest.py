@@ -25,10 +25,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hotspots import demo, ingest
-from hotspots.areas import Areas, load_areas
 from hotspots.config import Settings
-from hotspots.store import open_store
+from hotspots.demo import generate as demo
+from hotspots.geo.areas import Areas, load_areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import open_store
 
 #: Every app refuses a missing or short session key; the tests' apps and served children sign with this one.
 os.environ.setdefault("HOTSPOTS_SECRET_KEY", "test-session-key-" + uuid.uuid4().hex)

@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 from pyproj import Transformer
 
-from hotspots import h3grid
-from hotspots.analysis import AnalysisParams, analyse, build_lattice, window_bounds
-from hotspots.analysis_cache import AnalysisCache
+from hotspots.analysis.cache import AnalysisCache
+from hotspots.analysis.compute import analyse
+from hotspots.analysis.lattice import build_lattice
+from hotspots.analysis.params import AnalysisParams, window_bounds
 from hotspots.errors import HotspotsError
+from hotspots.geo import h3grid
 from tests.conftest import DemoStore
 
 TO_METRIC = Transformer.from_crs("EPSG:4326", "EPSG:3006", always_xy=True)

@@ -17,17 +17,19 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hotspots import analysis, analysis_codec, ingest
-from hotspots.analysis import AnalysisParams
-from hotspots.analysis_cache import digest
-from hotspots.analysis_process import AnalysisProcess
-from hotspots.areas import Areas
+from hotspots.analysis import codec as analysis_codec
+from hotspots.analysis import compute as analysis
+from hotspots.analysis.cache import digest
+from hotspots.analysis.params import AnalysisParams
+from hotspots.analysis.process import AnalysisProcess
+from hotspots.analysis.windows import ReportWindows, read_window
 from hotspots.config import Settings
 from hotspots.errors import EmptyData
-from hotspots.report_windows import ReportWindows, read_window
-from hotspots.reports_store import delete_report
-from hotspots.schema import reports
-from hotspots.store import transaction
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import transaction
+from hotspots.store.reports import delete_report
+from hotspots.store.schema import reports
 from tests.reliability.conftest import seeded_store, write_reports_csv
 
 COLUMNS = ("occurred_at", "category", "cell", "lat", "lon", "weight")
@@ -145,7 +147,7 @@ def test_the_child_leaves_when_its_worker_is_killed(store: tuple[Settings, Engin
     settings, _ = store
     script = (
         "import os, signal, sys\n"
-        "from hotspots.analysis_process import AnalysisProcess\n"
+        "from hotspots.analysis.process import AnalysisProcess\n"
         "from hotspots.config import Settings\n"
         "process = AnalysisProcess(Settings(database_url=sys.argv[1]))\n"
         "process.start()\n"

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspots import ingest, ranking
-from hotspots.backtest import history, run_backtest, score_ranking, study_lattice
 from hotspots.config import Settings
-from hotspots.ranking import blend
+from hotspots.ingest import pipeline as ingest
+from hotspots.ranking import blend, candidates
+from hotspots.ranking.backtest import history, run_backtest, score_ranking, study_lattice
 from hotspots.ranking.selection import Evaluation
-from hotspots.store import open_store, read_reports
+from hotspots.store.engine import open_store, read_reports
 from tests.conftest import DemoStore
 from tests.towns import square_town
 
@@ -62,15 +62,15 @@ def test_month_only_data_outside_orebro_on_its_own_extent(other_town: Settings) 
     assert result.study_area == "extent"
     assert result.periods == [str(p) for p in pd.period_range("2025-09", "2026-02", freq="M")]
     assert result.reports == 6 * 60
-    candidates = {c.name for c in ranking.candidates("month")}
-    assert set(result.methods) == candidates | {"score"}
-    assert {f"naive_{k}" for k in (1, 3, 6, 12, 24)} <= candidates
+    names = {c.name for c in candidates.for_step("month")}
+    assert set(result.methods) == names | {"score"}
+    assert {f"naive_{k}" for k in (1, 3, 6, 12, 24)} <= names
     for method, by_coverage in result.methods.items():
         assert by_coverage[0.05].pai > 5, method  # the hotspot's ~30 reports a month sit in a few cells
     assert len(result.selected) == 6
     for name in result.selected:  # the 1 % tier's blend, then the 5 % tier's
         assert [len(t) for t in blend.tiers(name)] == [blend.SIZE, blend.SIZE]
-        assert {m for t in blend.tiers(name) for m in t} <= candidates
+        assert {m for t in blend.tiers(name) for m in t} <= names
 
 
 def test_score_is_the_hand_computed_tiered_blend(other_town: Settings) -> None:
@@ -88,7 +88,7 @@ def test_score_is_the_hand_computed_tiered_blend(other_town: Settings) -> None:
     top = round(0.05 * data.cells)
     head, rest = [
         sum(scores / np.sort(scores)[::-1][:top].mean() / blend.SIZE for scores in
-            (ranking.by_name("month", name).rank(data, origin)[:, 0] for name in tier))
+            (candidates.by_name("month", name).rank(data, origin)[:, 0] for name in tier))
         for tier in blend.tiers(single.selected[-1])
     ]  # fmt: skip
     first = (head >= np.sort(head)[::-1][round(0.01 * data.cells) - 1]) & (head > 0)

@@ -9,9 +9,10 @@ import h3
 import numpy as np
 import pytest
 
-from hotspots import h3grid
-from hotspots.analysis import AnalysisParams, analyse
-from hotspots.store import read_reports
+from hotspots.analysis.compute import analyse
+from hotspots.analysis.params import AnalysisParams
+from hotspots.geo import h3grid
+from hotspots.store.engine import read_reports
 from maps.layers import Layer, hexagon_lattice
 from tests.conftest import DemoStore
 

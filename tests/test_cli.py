@@ -99,7 +99,7 @@ def test_unknown_area_is_a_clear_error(store_env: Path) -> None:
 def test_the_cli_starts_without_the_statistics_map_and_report_stacks() -> None:
     """Every command, ``--help`` included, used to pay for importing scipy.stats, matplotlib, folium and
     WeasyPrint (~3 s here) before doing anything; the commands that need them import them when run."""
-    heavy = ("scipy.stats", "matplotlib", "folium", "weasyprint", "hotspots.analysis", "maps.page")
+    heavy = ("scipy.stats", "matplotlib", "folium", "weasyprint", "hotspots.analysis.compute", "maps.page")
     probe = f"import sys, hotspots.cli; print([m for m in {heavy!r} if m in sys.modules])"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"

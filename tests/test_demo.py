@@ -13,10 +13,12 @@ from pyproj import Transformer
 from typer.testing import CliRunner
 
 import hotspots.cli.demo  # noqa: F401  (registers the command)
-from hotspots import demo, h3grid, ingest
-from hotspots.areas import Areas
 from hotspots.cli.app import app
 from hotspots.config import get_settings
+from hotspots.demo import generate as demo
+from hotspots.geo import h3grid
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
 
 END = date(2026, 3, 15)
 TZ = "Europe/Stockholm"
@@ -207,8 +209,8 @@ def test_default_demo_is_as_sparse_as_real_data_and_its_hotspots_still_stand_out
 
 def test_demo_measures_are_recorded_once(tmp_path: Path, areas: Areas) -> None:
     from hotspots.config import Settings
-    from hotspots.measures import list_measures
-    from hotspots.store import open_store
+    from hotspots.measures.records import list_measures
+    from hotspots.store.engine import open_store
 
     files = demo.write(tmp_path, weeks=30, seed=2, end=END)
     engine = open_store(Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}"))

@@ -9,16 +9,17 @@ from datetime import UTC, datetime, timedelta
 import h3
 import numpy as np
 
-from hotspots import ingest
-from hotspots.accounts import Role, User
-from hotspots.areas import Areas
+from hotspots.access.accounts import Role, User
 from hotspots.config import Settings
-from hotspots.dosage import dosage, dose_between
-from hotspots.measures import follow_up, record_measure
-from hotspots.priorities import PriorityEntry, PriorityList
-from hotspots.priorities.merging import merge_same_label
-from hotspots.store import open_store
-from hotspots.visits import Outcome, Place, VisitIn, record_visit
+from hotspots.field.dosage import dosage, dose_between
+from hotspots.field.visits import Outcome, Place, VisitIn, record_visit
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.measures.follow_up import follow_up
+from hotspots.measures.records import record_measure
+from hotspots.ranking.priorities import PriorityEntry, PriorityList
+from hotspots.ranking.priorities.merging import merge_same_label
+from hotspots.store.engine import open_store
 from hotspots.weekly import build_weekly
 
 END = datetime(2026, 11, 16, tzinfo=UTC)

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from pyproj import Transformer
 
-from hotspots import ingest
-from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import ImportRejected
-from hotspots.store import open_store, read_reports
-from hotspots.validation import API_OPTIONS
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.ingest.validation import API_OPTIONS
+from hotspots.store.engine import open_store, read_reports
 from tests.test_ingest import POINTS
 
 TO_SWEREF = Transformer.from_crs("EPSG:4326", "EPSG:3006", always_xy=True)

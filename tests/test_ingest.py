@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from pyproj import Transformer
 from shapely.geometry import Point
 
-from hotspots import ingest
-from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import ImportRejected
-from hotspots.h3grid import latlng_to_cells
-from hotspots.schema import reports
-from hotspots.store import dataset_version, open_store, read_reports
+from hotspots.geo.areas import Areas
+from hotspots.geo.h3grid import latlng_to_cells
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import dataset_version, open_store, read_reports
+from hotspots.store.schema import reports
 
 HEADER = "source,source_id,occurred_at,reported_at,category,lat,lon,weight,note"
 # Vivalla centrum, Varberga centrum, Stortorget (city centre): points well inside their areas.

@@ -12,12 +12,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hotspots import bulk_insert, ingest, store, timestamps, validation
-from hotspots.areas import Areas
 from hotspots.config import Settings
-from hotspots.h3grid import latlng_to_cells
-from hotspots.schema import reports
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas
+from hotspots.geo.h3grid import latlng_to_cells
+from hotspots.ingest import pipeline as ingest
+from hotspots.ingest import timestamps, validation
+from hotspots.store import bulk_insert
+from hotspots.store import engine as store
+from hotspots.store.engine import open_store
+from hotspots.store.schema import reports
 
 COLUMNS = ["source_id", "occurred_at", "reported_at", "lat", "lon", "weight", "note", "area_id", "cell"]
 

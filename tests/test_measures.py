@@ -8,19 +8,13 @@ import pandas as pd
 import pytest
 from pyproj import Transformer
 
-from hotspots import ingest
-from hotspots.areas import Areas
 from hotspots.config import Settings
-from hotspots.measures import (
-    Measure,
-    MeasureError,
-    end_measure,
-    follow_up,
-    list_measures,
-    record_measure,
-    wdq_from_counts,
-)
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.measures.follow_up import follow_up, wdq_from_counts
+from hotspots.measures.measure import Measure
+from hotspots.measures.records import MeasureError, end_measure, list_measures, record_measure
+from hotspots.store.engine import open_store
 from tests.conftest import DemoStore
 
 STORTORGET = (59.2712, 15.2133)

@@ -11,7 +11,7 @@ import shapely
 from pyproj import Geod, Transformer
 
 from hotspots.config import Settings
-from hotspots.places import Places, load_places
+from hotspots.geo.places import Places, load_places
 
 TO_METRIC = Transformer.from_crs("EPSG:4326", "EPSG:3006", always_xy=True)
 TO_WGS84 = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)

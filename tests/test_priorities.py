@@ -18,14 +18,16 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy.engine import Engine
 
-from hotspots import h3grid, ingest
-from hotspots.analysis import AnalysisParams, analyse
-from hotspots.areas import Areas
+from hotspots.analysis.compute import analyse
+from hotspots.analysis.params import AnalysisParams
 from hotspots.config import Settings
-from hotspots.measures import record_measure
-from hotspots.places import load_places
-from hotspots.priorities import PriorityList, ScoreWeights, build_priorities, priority_list
-from hotspots.store import open_store
+from hotspots.geo import h3grid
+from hotspots.geo.areas import Areas
+from hotspots.geo.places import load_places
+from hotspots.ingest import pipeline as ingest
+from hotspots.measures.records import record_measure
+from hotspots.ranking.priorities import PriorityList, ScoreWeights, build_priorities, priority_list
+from hotspots.store.engine import open_store
 from maps.priorities import PhonePage, render
 from tests.conftest import DemoStore
 
@@ -225,7 +227,7 @@ def test_planted_emerging_hotspot_reaches_top5_the_week_it_becomes_significant(d
 
 
 def test_group_places_splits_a_hot_region_at_its_peaks() -> None:
-    from hotspots.priorities.grouping import group_places
+    from hotspots.ranking.priorities.grouping import group_places
 
     centre = h3grid.latlng_to_cells([59.2985], [15.1875], 10)
     cells = h3grid.grid_disk(centre, 6)

@@ -10,13 +10,15 @@ import pytest
 from scipy import stats
 from sqlalchemy.engine import Engine
 
-from hotspots import demo, ingest
-from hotspots.analysis import AnalysisParams, analyse
-from hotspots.areas import Areas
+from hotspots.analysis.compute import analyse
+from hotspots.analysis.params import AnalysisParams
 from hotspots.config import Settings
-from hotspots.priorities import build_priorities
-from hotspots.priorities.evidence import above_chance
-from hotspots.store import open_store
+from hotspots.demo import generate as demo
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.ranking.priorities import build_priorities
+from hotspots.ranking.priorities.evidence import above_chance
+from hotspots.store.engine import open_store
 from maps.priorities import render
 from tests.conftest import DEMO_END
 

@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 from pyproj import Transformer
 
-from hotspots import ingest, ranking, summary
-from hotspots.areas import Areas
-from hotspots.backtest import study_lattice
 from hotspots.config import Settings
-from hotspots.ranking import blend, choice
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.ranking import blend, candidates, choice
+from hotspots.ranking.backtest import study_lattice
+from hotspots.store import summary
+from hotspots.store.engine import open_store
 from tests.towns import square_town
 
 
@@ -55,7 +56,7 @@ def test_choice_is_the_best_on_its_evidence_and_is_stored(town: tuple) -> None:
     merit = chosen.evidence["merit"]  # PEI per coverage and candidate
     tiers = blend.tiers(chosen.method)  # the blends of the best three at 1 %, then at 5 %
     for coverage, members in zip(("0.01", "0.05"), tiers, strict=True):
-        assert set(merit[coverage]) == {c.name for c in ranking.candidates("week")}
+        assert set(merit[coverage]) == {c.name for c in candidates.for_step("week")}
         assert sorted(merit[coverage][m] for m in members) == sorted(merit[coverage].values())[-3:]
     assert chosen.step == "week" and chosen.evidence["lookback"] == 26
     stored = choice.in_force(engine)
@@ -81,8 +82,8 @@ def test_reselection_after_an_import_equals_a_fresh_choice(town: tuple) -> None:
 
 
 def test_priority_list_ranks_by_the_choice_and_says_so(town: tuple) -> None:
-    from hotspots.analysis import AnalysisParams
-    from hotspots.priorities import build_priorities
+    from hotspots.analysis.params import AnalysisParams
+    from hotspots.ranking.priorities import build_priorities
 
     settings, areas, _, _ = town
     engine = open_store(settings)

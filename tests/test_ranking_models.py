@@ -9,7 +9,8 @@ import pytest
 import scipy.sparse as sp
 from scipy import optimize
 
-from hotspots.ranking import blend, decayed, glm, sepp
+from hotspots.ranking import blend
+from hotspots.ranking.candidates import decayed, glm, sepp
 from hotspots.ranking.steps import StepCounts
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from hotspots.config import Settings, Taxonomy
-from hotspots.priorities.entries import PriorityEntry
-from hotspots.priorities.reasons import reasons_for
+from hotspots.ranking.priorities.entries import PriorityEntry
+from hotspots.ranking.priorities.reasons import reasons_for
 
 
 def _entry(reports: int, previous: int, emerging: str, label: str) -> PriorityEntry:

@@ -21,12 +21,12 @@ from pypdf import PdfReader
 from tinyhtml5.parser import HTMLParser
 from typer.testing import CliRunner
 
-from hotspots import h3grid
+from hotspots.analysis.query import parse_week, week_name
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.measures import record_measure
-from hotspots.query import parse_week, week_name
-from hotspots.store import open_store
+from hotspots.geo import h3grid
+from hotspots.measures.records import record_measure
+from hotspots.store.engine import open_store
 from hotspots.weekly import WeeklyReport, build_weekly
 from maps.report import charts
 from maps.report.weekly import render_html, render_pdf

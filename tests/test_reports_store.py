@@ -1,4 +1,4 @@
-"""Report-level queries (hotspots.reports_store) on SQLite and PostgreSQL: area limits hold in the query,
+"""Report-level queries (hotspots.store.reports) on SQLite and PostgreSQL: area limits hold in the query,
 pages are newest first with the right total, and a refused delete writes nothing."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Connection
 
-from hotspots import ingest
-from hotspots.areas import Areas
 from hotspots.config import Settings
 from hotspots.errors import NotFound
-from hotspots.reports_store import ReportFilter, delete_report, get_report, list_reports
-from hotspots.store import dataset_version, open_store
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import dataset_version, open_store
+from hotspots.store.reports import ReportFilter, delete_report, get_report, list_reports
 from tests.api.conftest import CLUSTER, SPARSE, seed_rows
 
 

@@ -13,12 +13,13 @@ import pytest
 import shapely
 from pydantic import ValidationError
 
-from hotspots import ingest
-from hotspots.analysis import AnalysisParams, analyse
-from hotspots.areas import read_areas
+from hotspots.analysis.compute import analyse
+from hotspots.analysis.params import AnalysisParams
 from hotspots.config import Settings
 from hotspots.errors import EmptyData
-from hotspots.store import open_store
+from hotspots.geo.areas import read_areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import open_store
 
 
 def test_zero_extent_is_refused_naming_the_setting() -> None:

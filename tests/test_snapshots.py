@@ -13,14 +13,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hotspots import analysis, analysis_codec, ingest
-from hotspots.analysis import Analysis, AnalysisParams, analyse
-from hotspots.analysis_cache import AnalysisCache, digest
-from hotspots.areas import Areas, load_areas
+from hotspots.analysis import codec as analysis_codec
+from hotspots.analysis import compute as analysis
+from hotspots.analysis.cache import AnalysisCache, digest
+from hotspots.analysis.compute import Analysis, analyse
+from hotspots.analysis.params import AnalysisParams
+from hotspots.analysis.snapshots import KEEP_PER_SLOT, SnapshotSlot, computations
 from hotspots.config import Settings
-from hotspots.schema import analysis_snapshots
-from hotspots.snapshots import KEEP_PER_SLOT, SnapshotSlot, computations
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas, load_areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import open_store
+from hotspots.store.schema import analysis_snapshots
 from tests.conftest import DemoStore
 from tests.reliability.conftest import seeded_store, write_reports_csv
 

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from hotspots import analysis, ingest
-from hotspots.analysis import Analysis, AnalysisParams, analyse
-from hotspots.analysis_cache import HARD_BOUND, AnalysisCache, VersionClock
-from hotspots.areas import Areas
+from hotspots.analysis import compute as analysis
+from hotspots.analysis.cache import HARD_BOUND, AnalysisCache, VersionClock
+from hotspots.analysis.compute import Analysis, analyse
+from hotspots.analysis.params import AnalysisParams
 from hotspots.config import Settings
-from hotspots.store import dataset_version, open_store
-from hotspots.version_watch import VersionWatcher
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import dataset_version, open_store
+from hotspots.store.version_watch import VersionWatcher
 from tests.conftest import _reset_postgres
 from tests.reliability.conftest import seeded_store, write_reports_csv
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from hotspots.config import Settings
-from hotspots.store import (
+from hotspots.store.engine import (
     ACCOUNTS_VERSION,
     VersionReader,
     Versions,

@@ -11,8 +11,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from hotspots.areas import Areas, read_areas
 from hotspots.config import Settings
+from hotspots.geo.areas import Areas, read_areas
 
 UMEA = (63.8258, 20.2630)
 

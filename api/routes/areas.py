@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ANY_ROLE, AreasDep, CurrentUser
 from api.errors import ApiError, responses
-from hotspots.areas import Areas
+from hotspots.geo.areas import Areas
 from hotspots.words import both
 
 router = APIRouter(prefix="/areas", tags=["areas"], dependencies=[ANY_ROLE], responses=responses(401, 403))

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from api.deps import ADMIN_ONLY, EngineDep
 from api.errors import responses
-from hotspots import audit
+from hotspots.access import audit
 
 router = APIRouter(
     prefix="/audit", tags=["audit"], dependencies=[ADMIN_ONLY], responses=responses(401, 403, 422)

@@ -1,7 +1,7 @@
 """Browser login and logout: a Swedish HTML form that issues a signed, HttpOnly, SameSite=Lax session cookie.
 
 Programs use API keys (``X-API-Key``) instead. Attempts are throttled per name and client, per name and
-per client (:mod:`hotspots.throttle`: 429 with Retry-After); failures are written to the audit log.
+per client (:mod:`hotspots.access.throttle`: 429 with Retry-After); failures are written to the audit log.
 Logging out ends every session of the user, not just this browser's cookie.
 """
 
@@ -21,8 +21,8 @@ from api.deps import ANY_ROLE, PUBLIC, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
 from api.security import SESSION_COOKIE, PasswordChecks, read_session, sign_session
 from api.templating import templates
-from hotspots import accounts, audit, throttle
-from hotspots.accounts import Role, User
+from hotspots.access import accounts, audit, throttle
+from hotspots.access.accounts import Role, User
 
 router = APIRouter(tags=["auth"])
 
@@ -85,7 +85,7 @@ async def login(
     password: Annotated[str, Form(min_length=1, max_length=1024)],
     next: Annotated[str, Form(max_length=2048)] = "/",
 ) -> Response:
-    """Count the attempt (:mod:`hotspots.throttle`), then check the password on the app's own scrypt
+    """Count the attempt (:mod:`hotspots.access.throttle`), then check the password on the app's own scrypt
     threads (:class:`api.security.PasswordChecks`): a burst of logins never queues other requests."""
     client = request.client.host if request.client else "unknown"
     counters = throttle.login_keys(settings, name, client)

@@ -1,7 +1,7 @@
 """Exports of the aggregated cell layer as GeoJSON, GeoPackage or CSV (planner role and up), and the
 metadata beside them (``cells.meta.json``, the CSV's sidecar).
 
-Planners get fixed publications only (``period`` and ``group``; :mod:`hotspots.publications`), so no two
+Planners get fixed publications only (``period`` and ``group``; :mod:`hotspots.publish.publications`), so no two
 answers can be differenced into a small count; analysts and EST may also ask for any analysis window.
 No points, times or notes leave.
 """
@@ -22,10 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from api.cache import Body
 from api.deps import EXPORTS, CurrentUser, Derived, DerivedDep
 from api.errors import ApiError, ErrorDetail, responses
-from hotspots import audit, exports, publications
-from hotspots.accounts import Role
-from hotspots.analysis import Analysis, AnalysisParams
-from hotspots.publications import Period, PublicationError
+from hotspots.access import audit
+from hotspots.access.accounts import Role
+from hotspots.analysis.compute import Analysis
+from hotspots.analysis.params import AnalysisParams
+from hotspots.publish import exports, publications
+from hotspots.publish.publications import Period, PublicationError
 from hotspots.words import both
 
 router = APIRouter(

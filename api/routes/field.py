@@ -20,10 +20,11 @@ from sqlalchemy.engine import Engine
 
 from api.deps import PRIORITIES, PUBLIC, AreasDep, CurrentUser, EngineDep, SettingsDep
 from api.errors import responses
-from hotspots import audit, observations, visits
-from hotspots.accounts import Role, User
-from hotspots.ingest import MAX_NOTE_CHARS
-from hotspots.visits import FIELD_SOURCE, MAX_MINUTES, Outcome, Place, VisitIn
+from hotspots.access import audit
+from hotspots.access.accounts import Role, User
+from hotspots.field import observations, visits
+from hotspots.field.visits import FIELD_SOURCE, MAX_MINUTES, Outcome, Place, VisitIn
+from hotspots.ingest.pipeline import MAX_NOTE_CHARS
 from maps.page import STATIC_DIR
 
 router = APIRouter(prefix="/field", tags=["field"], responses=responses(400, 401, 403, 409, 422))

@@ -2,7 +2,7 @@
 
 EST and analysts record, end and delete measures; each change bumps the dataset version, so lists, tiles
 and reports that show measures are recomputed. A measure is checked on the way in
-(:mod:`hotspots.measure_checks`), and a stored row that fails the check degrades only its own entry.
+(:mod:`hotspots.measures.checks`), and a stored row that fails the check degrades only its own entry.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from pydantic import BaseModel, Field, model_validator
 
 from api.deps import STATISTICS, CurrentUser, EngineDep, SettingsDep
 from api.errors import ApiError, ErrorDetail, responses
-from hotspots.measures import (
-    Measure,
+from hotspots.measures.follow_up import follow_up
+from hotspots.measures.measure import Measure
+from hotspots.measures.records import (
     MeasureError,
     UnknownMeasure,
     delete_measure,
     end_measure,
-    follow_up,
     get_measure,
     list_measures,
     record_measure,

@@ -19,11 +19,11 @@ from fastapi.responses import HTMLResponse
 from api.cache import Body
 from api.deps import PRIORITIES, AnalysisQuery, CurrentUser, Derived, derived
 from api.errors import ApiError, responses
-from hotspots.accounts import User
-from hotspots.analysis import Analysis
-from hotspots.areas import Areas, load_areas
-from hotspots.freshness import freshness
-from hotspots.priorities import PriorityList, build_priorities
+from hotspots.access.accounts import User
+from hotspots.analysis.compute import Analysis
+from hotspots.geo.areas import Areas, load_areas
+from hotspots.ranking.priorities import PriorityList, build_priorities
+from hotspots.store.freshness import freshness
 from hotspots.words import PRIORITY_LIST, Language
 from maps.priorities import AreaLink, PhonePage, not_your_area, render
 

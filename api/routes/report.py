@@ -18,7 +18,7 @@ from api.deps import (
     raise_if_not_modified,
 )
 from api.errors import responses
-from hotspots.query import parse_week, week_name
+from hotspots.analysis.query import parse_week, week_name
 from hotspots.weekly import last_complete_week
 from hotspots.words import Language
 from maps.report.weekly import page_policy, render_weekly

@@ -1,7 +1,7 @@
 """Reports: create, import, list, read and delete report-level data (analyst and admin only).
 
 Every request is audited (who, which filter or which ids, how many rows; never note text) and answered
-with ``Cache-Control: no-store``. Creating and importing reuse :mod:`hotspots.ingest`, so the API has the
+with ``Cache-Control: no-store``. Creating and importing reuse :mod:`hotspots.ingest.pipeline`, so the API has the
 same validation as ``hotspots import``: all-or-nothing by default, and a 422 listing every bad row.
 """
 
@@ -21,13 +21,15 @@ from sqlalchemy.engine import Engine
 from api.deps import REPORT_DATA, AreasDep, CurrentUser, EngineDep, SettingsDep, area_scope
 from api.errors import responses
 from api.reselection import ReselectionDep
-from hotspots import audit, ingest, reports_store
-from hotspots.accounts import User
-from hotspots.areas import Areas
+from hotspots.access import audit
+from hotspots.access.accounts import User
 from hotspots.config import Settings
-from hotspots.ingest import MAX_NOTE_CHARS, MAX_WEIGHT, ImportResult
-from hotspots.reports_store import ReportFilter
-from hotspots.validation import API_OPTIONS
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.ingest.pipeline import MAX_NOTE_CHARS, MAX_WEIGHT, ImportResult
+from hotspots.ingest.validation import API_OPTIONS
+from hotspots.store import reports as reports_store
+from hotspots.store.reports import ReportFilter
 
 router = APIRouter(
     prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA], responses=responses(401, 403, 422)

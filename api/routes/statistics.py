@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from api.cache import Body
 from api.deps import STATISTICS, DerivedDep
 from api.errors import responses
-from hotspots.analysis import Analysis
-from hotspots.exports import geojson_text
+from hotspots.analysis.compute import Analysis
+from hotspots.publish.exports import geojson_text
 from hotspots.stats.emerging import CATEGORIES
 from hotspots.words import Language, emerging_label
 

@@ -20,8 +20,9 @@ from api.errors import responses
 from api.reselection import ReselectionDep
 from api.routes.reports import import_uploaded_file, upload_name
 from api.templating import templates
-from hotspots import audit, ingest
+from hotspots.access import audit
 from hotspots.errors import ImportRejected
+from hotspots.ingest import pipeline as ingest
 
 router = APIRouter(
     prefix="/reports", tags=["reports"], dependencies=[REPORT_DATA], responses=responses(401, 403)

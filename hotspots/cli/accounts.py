@@ -20,13 +20,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hotspots import accounts, audit
-from hotspots.accounts import Role
-from hotspots.areas import load_areas
+from hotspots.access import accounts, audit
+from hotspots.access.accounts import Role
 from hotspots.cli.app import JsonOpt, app, console, err_console, fail, safe
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.store import open_store
+from hotspots.geo.areas import load_areas
+from hotspots.store.engine import open_store
 
 users_app = typer.Typer(help="Användare och roller / users and roles.", no_args_is_help=True)
 keys_app = typer.Typer(help="API-nycklar / API keys.", no_args_is_help=True)

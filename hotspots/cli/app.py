@@ -17,7 +17,7 @@ from rich.text import Text
 from typer._click import Command, Context, HelpFormatter  # typer vendors click; its group uses these
 from typer.core import TyperGroup
 
-from hotspots.untrusted import clean_text
+from hotspots.access.untrusted import clean_text
 from hotspots.words import Language
 
 #: Every command in the order a user meets them: try the demo, import, look, act, follow up, serve, run.

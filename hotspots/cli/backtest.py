@@ -18,11 +18,11 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from hotspots.areas import Areas, load_areas, read_areas
 from hotspots.cli.app import JsonOpt, app, console, err_console, fail
 from hotspots.config import Settings, get_settings
 from hotspots.errors import HotspotsError
-from hotspots.store import open_store, read_reports
+from hotspots.geo.areas import Areas, load_areas, read_areas
+from hotspots.store.engine import open_store, read_reports
 
 #: Use the configured areas when at least this share of the reports lies inside them.
 INSIDE_SHARE = 0.5
@@ -60,8 +60,8 @@ def backtest_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Hit rate, PAI and PEI at 1/5/10 % of the study area for every ranking candidate and the selection."""
-    from hotspots.backtest import COVERAGES, run_backtest, study_lattice
     from hotspots.ranking import choice
+    from hotspots.ranking.backtest import COVERAGES, run_backtest, study_lattice
 
     settings = get_settings()
     try:

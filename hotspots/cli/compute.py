@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from hotspots.areas import load_areas
 from hotspots.cli.app import JsonOpt, LangOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.store import open_store
+from hotspots.geo.areas import load_areas
+from hotspots.store.engine import open_store
 from hotspots.words import Language
 
 if TYPE_CHECKING:
-    from hotspots.analysis import AnalysisParams
+    from hotspots.analysis.params import AnalysisParams
 
 WindowOpt = Annotated[str, typer.Option(help="Days ending at --end, e.g. 7d, 28d, 90d.")]
 EndOpt = Annotated[
@@ -45,7 +45,7 @@ def params_from_options(
     res: int | None = None,
 ) -> AnalysisParams:
     """AnalysisParams from CLI options, with area names resolved to ids (shared by compute/priorities/report)."""
-    from hotspots.analysis import AnalysisParams
+    from hotspots.analysis.params import AnalysisParams
 
     areas = load_areas(get_settings())
     end_day: date | None = end.date() if end else None
@@ -71,7 +71,7 @@ def compute_command(
     lang: LangOpt = Language.sv,
 ) -> None:
     """Hotspot statistics (Gi*, Local Moran, emerging hotspots, KDE) summarised per area."""
-    from hotspots.analysis import analyse
+    from hotspots.analysis.compute import analyse
     from hotspots.words import CLI, emerging_label
 
     settings = get_settings()

@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from hotspots import demo
 from hotspots.cli.app import app, console, err_console
+from hotspots.demo import generate as demo
 from hotspots.errors import HotspotsError
 
 
@@ -63,7 +63,7 @@ def demo_measures(
 ) -> None:
     """Record the demo's planted measures in the store (idempotent), so the map and report show them."""
     from hotspots.config import get_settings
-    from hotspots.store import open_store
+    from hotspots.store.engine import open_store
 
     try:
         added = demo.record_measures(open_store(get_settings()), truth)
@@ -87,9 +87,9 @@ def demo_logins(
     """
     import secrets
 
-    from hotspots import accounts
+    from hotspots.access import accounts
     from hotspots.config import get_settings
-    from hotspots.store import open_store
+    from hotspots.store.engine import open_store
 
     engine = open_store(get_settings())
     known = {u.name for u in accounts.list_users(engine)}

@@ -18,12 +18,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from hotspots import ingest, summary
-from hotspots.areas import Areas, load_areas
 from hotspots.cli.app import JsonOpt, LangOpt, QuietOpt, app, console, err_console, fail
 from hotspots.config import Settings, get_settings
 from hotspots.errors import HotspotsError, ImportRejected
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas, load_areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store import summary
+from hotspots.store.engine import open_store
 from hotspots.words import CLI, Language
 
 MAX_ERRORS_SHOWN = 20

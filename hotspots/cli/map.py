@@ -15,12 +15,12 @@ from typing import Annotated
 
 import typer
 
-from hotspots.areas import load_areas
 from hotspots.cli.app import LangOpt, app, console, err_console, fail
 from hotspots.cli.compute import AreaOpt, CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.store import open_store
+from hotspots.geo.areas import load_areas
+from hotspots.store.engine import open_store
 from hotspots.words import Language
 
 
@@ -35,10 +35,11 @@ def map_command(
     lang: LangOpt = Language.sv,
 ) -> None:
     """A self-contained HTML map of the current picture (hot cells, areas, priority places)."""
-    from hotspots.analysis import analyse
-    from hotspots.analysis_cache import AnalysisCache
-    from hotspots.priorities import build_priorities
-    from maps.page import PRIORITY_MARKERS, PageQuery, priority_places, standalone_page
+    from hotspots.analysis.cache import AnalysisCache
+    from hotspots.analysis.compute import analyse
+    from hotspots.ranking.priorities import build_priorities
+    from maps.markers import priority_places
+    from maps.page import PRIORITY_MARKERS, PageQuery, standalone_page
 
     settings = get_settings()
     try:

@@ -21,7 +21,7 @@ from rich.table import Table
 from hotspots.cli.app import JsonOpt, LangOpt, app, console, fail, safe
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.store import open_store
+from hotspots.store.engine import open_store
 from hotspots.words import CLI, Language
 
 measures_app = typer.Typer(
@@ -56,7 +56,7 @@ def add_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Record a measure placed by a point and radius, H3 cells, or a polygon."""
-    from hotspots.measures import record_measure
+    from hotspots.measures.records import record_measure
 
     try:
         geometry = None
@@ -95,7 +95,7 @@ def list_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The recorded measures, oldest first."""
-    from hotspots.measures import list_measures
+    from hotspots.measures.records import list_measures
 
     found = list_measures(
         open_store(get_settings()), active_on=date.today() if active else None, invalid=True
@@ -122,7 +122,7 @@ def end_command(
     day: Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="Last day.")],
 ) -> None:
     """Set a measure's last day."""
-    from hotspots.measures import end_measure
+    from hotspots.measures.records import end_measure
 
     try:
         measure = end_measure(open_store(get_settings()), measure_id, day.date())
@@ -134,7 +134,7 @@ def end_command(
 @measures_app.command("delete")
 def delete_command(measure_id: Annotated[int, typer.Argument(min=1, help="The measure's id.")]) -> None:
     """Delete a measure (also one whose stored row is unusable); written to the audit log."""
-    from hotspots.measures import delete_measure
+    from hotspots.measures.records import delete_measure
 
     try:
         measure = delete_measure(open_store(get_settings()), measure_id, actor="cli")
@@ -159,7 +159,7 @@ def follow_up_command(
     lang: LangOpt = Language.sv,
 ) -> None:
     """Before/after counts in target, buffer and control, and the Weighted Displacement Quotient."""
-    from hotspots.measures import follow_up
+    from hotspots.measures.follow_up import follow_up
 
     settings = get_settings()
     try:

@@ -16,11 +16,11 @@ from typing import Annotated
 import sqlalchemy as sa
 import typer
 
-from hotspots import backup, retention
 from hotspots.cli.app import JsonOpt, app, console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.store import open_store
+from hotspots.store import backup, retention
+from hotspots.store.engine import open_store
 
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 

@@ -15,12 +15,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hotspots.areas import load_areas
 from hotspots.cli.app import LangOpt, app, console, err_console, fail
 from hotspots.cli.compute import CategoryOpt, EndOpt, SourceOpt, WindowOpt, params_from_options
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.store import open_store
+from hotspots.geo.areas import load_areas
+from hotspots.store.engine import open_store
 from hotspots.words import PRIORITY_LIST, Language
 
 
@@ -54,7 +54,7 @@ def priorities_command(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Ranked places to act on, with reasons in words, labels, coordinates and map links."""
-    from hotspots.priorities import build_priorities
+    from hotspots.ranking.priorities import build_priorities
     from maps.priorities import render
 
     settings = get_settings()

@@ -14,11 +14,11 @@ from typing import Annotated
 
 import typer
 
-from hotspots.areas import load_areas
 from hotspots.cli.app import LangOpt, QuietOpt, app, console, err_console, fail
 from hotspots.config import get_settings
 from hotspots.errors import HotspotsError
-from hotspots.store import open_store
+from hotspots.geo.areas import load_areas
+from hotspots.store.engine import open_store
 from hotspots.words import Language
 
 

@@ -20,7 +20,7 @@ import typer
 from hotspots.cli.app import app, console, fail
 from hotspots.config import get_settings
 from hotspots.errors import ConfigError
-from hotspots.store import open_store
+from hotspots.store.engine import open_store
 
 
 def write_secret_key(path: Path) -> bool:

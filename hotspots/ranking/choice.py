@@ -20,16 +20,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hotspots import ranking
-from hotspots.analysis import Lattice
-from hotspots.areas import Areas
+from hotspots.analysis.lattice import Lattice
 from hotspots.config import Settings
 from hotspots.errors import EmptyData
-from hotspots.ranking import blend
+from hotspots.geo.areas import Areas
+from hotspots.ranking import blend, candidates
 from hotspots.ranking.selection import SELECT_ON, SELECTED, choose_tiers, evaluate, pooled_pei, selected_cells
 from hotspots.ranking.steps import FREQ, FloatArray, Step
-from hotspots.schema import ranking_choices
-from hotspots.store import dataset_version, read_reports
+from hotspots.store.engine import dataset_version, read_reports
+from hotspots.store.schema import ranking_choices
 
 #: The candidate that is the priority score itself (the list then uses the score with its bonuses).
 DEFAULT_METHOD = "weighted_score"
@@ -98,14 +97,14 @@ def evidence_for(
     ``known`` (an earlier choice's evidence) supplies the steps already scored, so after a weekly import
     only the new step is ranked and scored: that is what makes re-selection after an import cheap.
     """
-    from hotspots.backtest import LOOKBACK, history, last_complete_step
+    from hotspots.ranking.backtest import LOOKBACK, history, last_complete_step
 
     data = history(reports, lattice, settings, step)
     last = last_complete_step(reports, settings, data)
     if last < 2:
         raise EmptyData(f"the data span {data.steps} {step}s: too few to choose a ranking by evidence")
-    candidates = ranking.candidates(step)
-    names = [c.name for c in candidates]
+    every = candidates.for_step(step)
+    names = [c.name for c in every]
     wanted = np.arange(max(1, last - LOOKBACK[step] + 1), last + 1, dtype=np.int64)
     labels = [str(data.periods[t]) for t in wanted.tolist()]
     per_step: dict[str, Any] = {}
@@ -115,7 +114,7 @@ def evidence_for(
         [t for t, label in zip(wanted, labels, strict=True) if label not in per_step], dtype=np.int64
     )
     if new.size:
-        evaluation = evaluate(data, candidates, new)
+        evaluation = evaluate(data, every, new)
         for j, t in enumerate(new.tolist()):
             per_step[str(data.periods[t])] = {
                 "best": evaluation.best[j, SELECTED].tolist(),
@@ -185,7 +184,7 @@ def ranked(
 ) -> FloatArray:
     """The chosen blend's score of every lattice cell for the step after the window ending ``end``,
     from the reports before ``end`` only."""
-    from hotspots.backtest import history
+    from hotspots.ranking.backtest import history
 
     step: Step = "month" if choice.step == "month" else "week"
     before = reports[reports["occurred_at"] < pd.Timestamp(end)]
@@ -197,7 +196,7 @@ def ranked(
     origin = int((current + 1).ordinal - data.periods[0].ordinal)
     at = np.array([origin], dtype=np.int64)
     tiers = blend.tiers(choice.method)
-    ranks = {name: ranking.by_name(step, name).rank(data, at) for name in {n for t in tiers for n in t}}
+    ranks = {name: candidates.by_name(step, name).rank(data, at) for name in {n for t in tiers for n in t}}
     blends = [blend.blend([ranks[name] for name in tier]) for tier in tiers]
     return np.asarray(blend.tiered(blends, selected_cells(data.cells, SELECT_ON).tolist())[:, 0])
 
@@ -225,7 +224,7 @@ def reselect_after_import(engine: Engine, settings: Settings, areas: Areas | Non
 
     Nothing happens before the first deliberate choice (``hotspots backtest --select``), which costs a
     full evaluation."""
-    from hotspots.backtest import study_lattice
+    from hotspots.ranking.backtest import study_lattice
 
     previous = in_force(engine)
     if previous is None:

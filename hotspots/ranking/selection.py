@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hotspots.ranking import blend
-from hotspots.ranking.candidate import Candidate
+from hotspots.ranking.candidates.candidate import Candidate
 from hotspots.ranking.steps import FloatArray, IntArray, StepCounts
 
 COVERAGES = (0.01, 0.05, 0.10)

@@ -53,8 +53,8 @@ class StepCounts:
         return WEEKS_PER_STEP[self.step]
 
     def kernel(self, kind: str, scale_m: float) -> sp.csr_matrix:
-        """A spatial kernel between cell centres (:mod:`hotspots.ranking.spatial`), built once per run."""
-        from hotspots.ranking.spatial import KERNELS
+        """A spatial kernel between cell centres (:mod:`hotspots.ranking.candidates.spatial`), built once per run."""
+        from hotspots.ranking.candidates.spatial import KERNELS
 
         key = (kind, scale_m)
         if key not in self.kernels:

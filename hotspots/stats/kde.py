@@ -4,7 +4,7 @@ The input is the weighted report points themselves, not per-cell counts placed a
 their position inside a cell, so the surface does not inherit the hexagon grid's quantisation.
 
 Distances are metric: points and cell centres are projected to a CRS that fits them
-(:mod:`hotspots.projection`: SWEREF 99 TM in Sweden, true to scale within ~0.1 % over Örebro; elsewhere an
+(:mod:`hotspots.geo.projection`: SWEREF 99 TM in Sweden, true to scale within ~0.1 % over Örebro; elsewhere an
 azimuthal equidistant projection centred on the cells), so 250 m is 250 m on the ground anywhere. The kernel is the quartic (biweight) kernel that ArcGIS's
 Kernel Density uses (Silverman 1986, eq. 4.5),
 
@@ -22,9 +22,9 @@ import numpy.typing as npt
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from hotspots import h3grid
 from hotspots.errors import StatisticsError
-from hotspots.projection import crs_for, to_metric
+from hotspots.geo import h3grid
+from hotspots.geo.projection import crs_for, to_metric
 from hotspots.stats.weights import FloatArray
 
 DEFAULT_BANDWIDTH_M = 250.0
@@ -42,7 +42,7 @@ def _to_sweref() -> Transformer:
 
 def to_sweref(lat: npt.ArrayLike, lon: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     """WGS84 lat/lon to SWEREF 99 TM easting/northing in metres (the Swedish grid coordinates lists show;
-    for distances use :mod:`hotspots.projection`, which fits any place)."""
+    for distances use :mod:`hotspots.geo.projection`, which fits any place)."""
     easting, northing = _to_sweref().transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     return np.asarray(easting, dtype=float), np.asarray(northing, dtype=float)
 
@@ -66,7 +66,7 @@ def kernel_density(
 
     ``weights`` defaults to 1 per point (a report); pass report weights to let e.g. observed dealing count
     more than a tip. Cells farther than ``bandwidth_m`` from every point get 0. ``crs`` overrides the
-    metric projection (default: :func:`hotspots.projection.crs_for` the cells).
+    metric projection (default: :func:`hotspots.geo.projection.crs_for` the cells).
     """
     if not bandwidth_m > 0:
         raise StatisticsError(f"bandwidth must be a positive number of metres, got {bandwidth_m}")

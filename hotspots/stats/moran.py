@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from hotspots import h3grid
 from hotspots.errors import StatisticsError
+from hotspots.geo import h3grid
 from hotspots.stats.inference import PERMUTATIONS, Tails, benjamini_hochberg_adjust, conditional_randomisation
 from hotspots.stats.weights import FloatArray, as_values, as_weights, h3_weights, row_standardised
 

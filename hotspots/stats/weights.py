@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from hotspots import h3grid
 from hotspots.errors import EmptyData, StatisticsError
+from hotspots.geo import h3grid
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -33,8 +33,8 @@ from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 from pyproj import Transformer
 
-from hotspots import h3grid
-from hotspots.areas import SWEREF99TM
+from hotspots.geo import h3grid
+from hotspots.geo.areas import SWEREF99TM
 from hotspots.words import CHART, CHART_LEGEND, Language
 
 #: ArcGIS's Gi_Bin colours (cold 99 % ... hot 99 %), the palette analysts already read hotspot maps in.

@@ -25,11 +25,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
-from hotspots.analysis_cache import AnalysisCache
-from hotspots.areas import Areas
+from hotspots.analysis.cache import AnalysisCache
+from hotspots.analysis.query import parse_window
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
-from hotspots.query import parse_window
+from hotspots.geo.areas import Areas
 from hotspots.weekly import (
     CHART_WEEKS,
     PRIORITY_WINDOW,

@@ -18,12 +18,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from hotspots import accounts, ingest
-from hotspots.accounts import Role
-from hotspots.areas import Areas
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
 from hotspots.config import Settings
-from hotspots.h3grid import latlng_to_cells
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas
+from hotspots.geo.h3grid import latlng_to_cells
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import open_store
 
 END = date(2026, 11, 15)
 CLUSTER = 12

@@ -14,9 +14,9 @@ from fastapi.routing import iter_route_contexts
 
 from api.deps import Allow, Public, rule_of
 from api.security import SESSION_COOKIE
-from hotspots import accounts, audit
-from hotspots.accounts import Role
-from hotspots.schema import api_keys, reports
+from hotspots.access import accounts, audit
+from hotspots.access.accounts import Role
+from hotspots.store.schema import api_keys, reports
 from tests.api.conftest import END, FIELD_AREA, PASSWORD, Api, observation_json, report_json, visit_json
 
 ALL = frozenset(r.value for r in Role)

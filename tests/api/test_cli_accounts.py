@@ -16,8 +16,8 @@ import hotspots.cli.accounts  # noqa: F401  (registers users/keys/audit until ho
 from api.main import create_app
 from hotspots.cli import app
 from hotspots.config import get_settings
-from hotspots.schema import api_keys
-from hotspots.store import open_store
+from hotspots.store.engine import open_store
+from hotspots.store.schema import api_keys
 
 runner = CliRunner()
 

@@ -13,8 +13,8 @@ from typing import Any
 import morecantile
 import pytest
 
-from hotspots.analysis import Analysis
-from hotspots.areas import Areas
+from hotspots.analysis.compute import Analysis
+from hotspots.geo.areas import Areas
 from maps import routes
 from tests.api.conftest import CLUSTER, END, SPARSE, Api, api_settings, make_api, report_json
 

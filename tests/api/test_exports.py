@@ -14,9 +14,9 @@ import pyogrio
 import pytest
 import shapely
 
-from hotspots import ingest
 from hotspots.csvout import neutralise
-from hotspots.exports import BOUNDARY_ATTRIBUTION
+from hotspots.ingest import pipeline as ingest
+from hotspots.publish.exports import BOUNDARY_ATTRIBUTION
 from tests.api.conftest import CLUSTER, END, Api
 
 Q = {"end": END.isoformat(), "window": "28d"}

@@ -17,10 +17,11 @@ from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from api.main import create_app
-from hotspots import audit, retention
-from hotspots.schema import reports, visits
-from hotspots.store import dataset_version
-from hotspots.visits import record_visit
+from hotspots.access import audit
+from hotspots.field.visits import record_visit
+from hotspots.store import retention
+from hotspots.store.engine import dataset_version
+from hotspots.store.schema import reports, visits
 from tests.api.conftest import FIELD_AREA, Api, observation_json, visit_json
 from tests.api.conftest import VISIT_NOTE as NOTE
 
@@ -281,7 +282,7 @@ def test_racing_retries_with_one_key_store_one_visit(api: Api) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from api.routes.field import VisitBody
-    from hotspots.accounts import Role, User
+    from hotspots.access.accounts import Role, User
 
     body = VisitBody.model_validate(visit_json(api)).domain()
     user = User(99, "field", Role.FIELD, (FIELD_AREA,))

@@ -7,8 +7,8 @@ import json
 import re
 import uuid
 
-from hotspots import accounts
-from hotspots.accounts import Role
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
 from tests.api.conftest import END, FIELD_AREA, VISIT_NOTE, Api, visit_json
 
 LIST = f"/priorities?end={END.isoformat()}"

@@ -15,8 +15,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hotspots.accounts import Role
-from hotspots.areas import Areas
+from hotspots.access.accounts import Role
+from hotspots.geo.areas import Areas
 from tests.api.conftest import Api, api_settings, make_api
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -24,13 +24,13 @@ from typer.testing import CliRunner
 
 from api.main import create_app
 from api.security import DEV_SECRET, SESSION_COOKIE
-from hotspots import accounts, audit, throttle
-from hotspots.accounts import Role
+from hotspots.access import accounts, audit, throttle
+from hotspots.access.accounts import Role
 from hotspots.cli import app as cli_app
 from hotspots.cli.serve import write_secret_key
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
-from hotspots.schema import measures as measures_table
+from hotspots.store.schema import measures as measures_table
 from tests.api.conftest import CLUSTER, END, PASSWORD, SPARSE, Api, report_json
 
 runner = CliRunner()
@@ -341,7 +341,7 @@ def test_a_nul_byte_in_the_login_name_is_a_plain_failure(api: Api) -> None:
 
 
 def test_store_files_are_created_owner_only(tmp_path: Path) -> None:
-    from hotspots.store import open_store
+    from hotspots.store.engine import open_store
 
     engine = open_store(Settings(database_url=f"sqlite:///{tmp_path / 'hs.db'}"))
     accounts.add_user(engine, "a", Role.EST)  # a write: WAL and shared-memory files exist now

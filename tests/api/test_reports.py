@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hotspots import audit
-from hotspots.store import dataset_version
+from hotspots.access import audit
+from hotspots.store.engine import dataset_version
 from tests.api.conftest import CLUSTER, SPARSE, Api, report_json
 
 

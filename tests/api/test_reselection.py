@@ -13,11 +13,12 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.reselection import Reselection
-from hotspots import accounts, ingest
-from hotspots.accounts import Role
-from hotspots.backtest import study_lattice
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
+from hotspots.ingest import pipeline as ingest
 from hotspots.ranking import choice
-from hotspots.store import open_store
+from hotspots.ranking.backtest import study_lattice
+from hotspots.store.engine import open_store
 from tests.test_ranking_choice import _weeks
 from tests.towns import square_town
 

@@ -17,9 +17,10 @@ from itsdangerous import TimestampSigner
 import api.deps
 import api.response_cache
 from api.security import SESSION_COOKIE, sign_session
-from hotspots import accounts, audit, ingest
+from hotspots.access import accounts, audit
+from hotspots.ingest import pipeline as ingest
 from hotspots.lru import LRU
-from hotspots.store import VersionReader
+from hotspots.store.engine import VersionReader
 from tests.api.conftest import END, FIELD_AREA, PASSWORD, Api, seed_rows
 
 Q = {"end": END.isoformat(), "window": "28d"}

@@ -24,12 +24,13 @@ import sqlalchemy as sa
 import uvicorn
 
 from api.main import create_app
-from hotspots import accounts, ingest
-from hotspots.accounts import Role
-from hotspots.areas import Areas
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
 from hotspots.config import Settings
-from hotspots.schema import reports, visits
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import open_store
+from hotspots.store.schema import reports, visits
 from scripts.screenshots import CHROMIUM, sign_in, wait_until
 from tests.conftest import skip_or_fail
 from tests.map.conftest import ARTIFACTS

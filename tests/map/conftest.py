@@ -21,9 +21,10 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from hotspots.accounts import AccountError, Role, add_user, create_key, get_user
-from hotspots.analysis import Analysis, AnalysisParams, analyse
-from hotspots.analysis_cache import AnalysisCache
+from hotspots.access.accounts import AccountError, Role, add_user, create_key, get_user
+from hotspots.analysis.cache import AnalysisCache
+from hotspots.analysis.compute import Analysis, analyse
+from hotspots.analysis.params import AnalysisParams
 from hotspots.config import Settings
 from scripts.screenshots import IDLE, VIEWPORT, blank_tile, sign_in, wait_until
 from tests.conftest import DemoStore

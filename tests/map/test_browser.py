@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspots import h3grid
-from hotspots.analysis import Analysis
+from hotspots.analysis.compute import Analysis
+from hotspots.geo import h3grid
 from maps.page import PageQuery, standalone_page
 from maps.tilegrid import cell_rings_lnglat, cells_from_feature_ids, resolution_for_zoom
 from scripts.screenshots import IDLE, wait_until

@@ -19,7 +19,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from hotspots.accounts import Role, add_user
+from hotspots.access.accounts import Role, add_user
 from scripts.screenshots import IDLE, wait_until
 from tests.map.conftest import ARTIFACTS, MapServer
 

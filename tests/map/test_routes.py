@@ -19,12 +19,13 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
 import maps
-from hotspots import h3grid
-from hotspots.analysis import Analysis
+from hotspots.analysis.compute import Analysis
+from hotspots.analysis.query import week_name
 from hotspots.config import Settings
-from hotspots.measures import follow_up, record_measure
-from hotspots.query import week_name
-from hotspots.store import open_store, read_reports
+from hotspots.geo import h3grid
+from hotspots.measures.follow_up import follow_up
+from hotspots.measures.records import record_measure
+from hotspots.store.engine import open_store, read_reports
 from maps.layers import HEAT_FLOOR, complete_weeks
 from maps.page import PageQuery, standalone_map, standalone_page
 from maps.routes import MapFactory, page_csp

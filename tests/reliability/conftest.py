@@ -19,12 +19,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hotspots import ingest
-from hotspots.areas import Areas
 from hotspots.config import Settings
-from hotspots.h3grid import latlng_to_cells
-from hotspots.schema import REPORT_COLUMNS
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas
+from hotspots.geo.h3grid import latlng_to_cells
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import open_store
+from hotspots.store.schema import REPORT_COLUMNS
 
 #: A box around central Örebro: every point is inside the municipality, so every generated row is valid.
 LAT_RANGE = (59.255, 59.295)
@@ -37,10 +37,10 @@ CATEGORIES = ("observed_dealing", "suspected_dealing", "public_use", "parapherna
 IMPORT_SCRIPT = """
 import os, sys, time
 from pathlib import Path
-from hotspots import ingest
-from hotspots.areas import load_areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.geo.areas import load_areas
 from hotspots.config import get_settings
-from hotspots.store import open_store
+from hotspots.store.engine import open_store
 
 settings = get_settings()
 engine = open_store(settings)

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hotspots.areas import Areas
 from hotspots.config import Settings
-from hotspots.schema import audit_log
+from hotspots.geo.areas import Areas
+from hotspots.store.schema import audit_log
 from tests.api.conftest import FIELD_AREA, Api, api_settings, make_api
 
 MARKER = "AUDIT-MARKÖR-5517 hemlig uppgift"

@@ -16,12 +16,14 @@ import numpy as np
 import pytest
 from sqlalchemy.engine import Engine
 
-from hotspots import analysis, ingest
-from hotspots.analysis import Analysis, AnalysisParams, analyse
-from hotspots.analysis_cache import AnalysisCache
-from hotspots.areas import Areas
+from hotspots.analysis import compute as analysis
+from hotspots.analysis.cache import AnalysisCache
+from hotspots.analysis.compute import Analysis, analyse
+from hotspots.analysis.params import AnalysisParams
 from hotspots.config import Settings
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import open_store
 from tests.reliability.conftest import write_reports_csv
 
 PARAMS = AnalysisParams(window="28d", permutations=0)
@@ -83,7 +85,7 @@ def test_a_cached_entry_changed_in_place_is_recomputed(
     truth = (cached.count.copy(), cached.gi.z.copy(), cached.dataset_version)
     tamper(cached)
 
-    with caplog.at_level(logging.WARNING, logger="hotspots.analysis_cache"):
+    with caplog.at_level(logging.WARNING, logger="hotspots.analysis.cache"):
         served = analyse(engine, settings, areas, PARAMS, cache=cache)
     assert served is not cached
     assert "checksum" in caplog.text

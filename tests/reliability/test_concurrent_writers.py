@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from hotspots.backup import fingerprint
 from hotspots.config import Settings
-from hotspots.store import open_store
+from hotspots.store.backup import fingerprint
+from hotspots.store.engine import open_store
 from tests.reliability.conftest import start_import, write_reports_csv
 
 WRITERS = 3

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hotspots import ingest
-from hotspots.areas import Areas
-from hotspots.backup import fingerprint
 from hotspots.config import Settings
-from hotspots.store import open_store
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.backup import fingerprint
+from hotspots.store.engine import open_store
 from tests.reliability.conftest import start_import, wait_for_line, write_reports_csv
 
 BIG_BATCH = 120_000  # a few seconds of writing, several progress calls (chunks) inside one transaction

@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hotspots import ingest
-from hotspots.areas import Areas, load_areas
 from hotspots.cli import app as cli_app
 from hotspots.config import DATA_DIR, Settings, get_settings
+from hotspots.geo.areas import Areas, load_areas
+from hotspots.ingest import pipeline as ingest
 from tests.api.conftest import CLUSTER, END, Api, api_settings, make_api
 
 #: One hostile value per formula prefix, as OWASP's CSV-injection examples write them.
@@ -138,7 +138,7 @@ def _hostile_rejects_csv(path: Path) -> Path:
 def test_import_rejects_file_has_no_live_formula(
     sqlite_settings: Settings, areas: Areas, tmp_path: Path
 ) -> None:
-    from hotspots.store import open_store
+    from hotspots.store.engine import open_store
 
     source = _hostile_rejects_csv(tmp_path / "hostile.csv")
     result = ingest.import_file(

@@ -16,10 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from hotspots import accounts, backup
-from hotspots.accounts import Role
-from hotspots.areas import Areas
-from hotspots.store import VersionReader, Versions, migrate, open_store
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
+from hotspots.geo.areas import Areas
+from hotspots.store import backup
+from hotspots.store.engine import VersionReader, Versions, migrate, open_store
 from tests.api.conftest import END, Api, api_settings, make_api, report_json
 
 

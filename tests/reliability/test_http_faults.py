@@ -28,11 +28,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hotspots import accounts
-from hotspots.accounts import Role
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
 from hotspots.config import Settings
-from hotspots.schema import reports
-from hotspots.store import open_store
+from hotspots.store.engine import open_store
+from hotspots.store.schema import reports
 from tests.reliability.conftest import terminate_backends
 
 APP_NAME = "hotspots-http-fault-test"

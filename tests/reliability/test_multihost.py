@@ -25,12 +25,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hotspots import accounts, ingest
-from hotspots.accounts import Role
-from hotspots.areas import Areas
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
+from hotspots.analysis.snapshots import computations
 from hotspots.config import Settings
-from hotspots.snapshots import computations
-from hotspots.store import dataset_version, open_store
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import dataset_version, open_store
 from tests.reliability.conftest import write_reports_csv
 
 pytestmark = pytest.mark.postgres

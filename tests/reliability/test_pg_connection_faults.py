@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from hotspots.config import Settings
-from hotspots.schema import reports
-from hotspots.store import insert_reports, open_store, transaction
+from hotspots.store.engine import insert_reports, open_store, transaction
+from hotspots.store.schema import reports
 from tests.reliability.conftest import store_rows, terminate_backends
 
 APP_NAME = "hotspots-terminate-test"

@@ -27,10 +27,11 @@ import shapely
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from hotspots import accounts, ingest
-from hotspots.accounts import Role
-from hotspots.areas import Areas
-from hotspots.store import read_reports
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store.engine import read_reports
 from tests.api.conftest import CLUSTER, END, FIELD_AREA, Api, api_settings, make_api
 from tests.conftest import DemoStore
 

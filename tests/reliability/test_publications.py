@@ -19,9 +19,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from hotspots import accounts
-from hotspots.accounts import Role
-from hotspots.publications import PUBLICATION_LAG_DAYS, Period, category_groups, periods_between, publish
+from hotspots.access import accounts
+from hotspots.access.accounts import Role
+from hotspots.publish.publications import (
+    PUBLICATION_LAG_DAYS,
+    Period,
+    category_groups,
+    periods_between,
+    publish,
+)
 from tests.conftest import DemoStore
 
 Key = tuple[Period, str]

@@ -15,14 +15,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner, Result
 
-from hotspots import audit, backup, ingest, retention
-from hotspots.areas import Areas
+from hotspots.access import audit
 from hotspots.cli import app
 from hotspots.cli import ops as _ops  # noqa: F401  (registers purge/backup/restore on the app)
 from hotspots.config import Settings, get_settings
 from hotspots.errors import HotspotsError
-from hotspots.schema import reports
-from hotspots.store import dataset_version, insert_reports, open_store, transaction
+from hotspots.geo.areas import Areas
+from hotspots.ingest import pipeline as ingest
+from hotspots.store import backup, retention
+from hotspots.store.engine import dataset_version, insert_reports, open_store, transaction
+from hotspots.store.schema import reports
 from tests.conftest import PG_ADMIN_URL
 from tests.reliability.conftest import reports_frame, store_rows
 

@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotspots.areas import Areas
-from hotspots.schema import imports, reports
-from hotspots.store import dataset_version
+from hotspots.geo.areas import Areas
+from hotspots.store.engine import dataset_version
+from hotspots.store.schema import imports, reports
 from tests.api.conftest import Api, api_settings, make_api
 
 HEADER = "source,source_id,occurred_at,category,lat,lon,note"

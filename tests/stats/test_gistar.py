@@ -14,8 +14,8 @@ import shapely
 from esda.getisord import G_Local
 from scipy import stats
 
-from hotspots import h3grid
 from hotspots.errors import EmptyData, StatisticsError
+from hotspots.geo import h3grid
 from hotspots.stats import inference
 from hotspots.stats.gistar import GiStar, gi_star_z
 from hotspots.stats.inference import Tails, benjamini_hochberg, benjamini_hochberg_adjust, confidence_bins

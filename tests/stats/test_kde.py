@@ -8,8 +8,8 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from hotspots import h3grid
 from hotspots.errors import StatisticsError
+from hotspots.geo import h3grid
 from hotspots.stats.kde import kernel_density
 
 BANDWIDTH = 250.0

@@ -11,8 +11,8 @@ import scipy.sparse as sp
 import shapely
 from esda.moran import Moran, Moran_Local
 
-from hotspots import h3grid
 from hotspots.errors import StatisticsError
+from hotspots.geo import h3grid
 from hotspots.stats.moran import LocalMoran, choose_k, global_moran
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from hotspots import h3grid
-from hotspots.projection import SWEREF99TM, crs_for
+from hotspots.geo import h3grid
+from hotspots.geo.projection import SWEREF99TM, crs_for
 from hotspots.stats.kde import SQUARE_METRES_PER_KM2, kernel_density, quartic_kernel
 
 PLACES = {"Örebro": (59.2741, 15.2066), "Toronto": (43.7, -79.4)}

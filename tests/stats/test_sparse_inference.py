@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from hotspots import h3grid
+from hotspots.geo import h3grid
 from hotspots.stats.gistar import GiStar
 from hotspots.stats.inference import poisson_two_sided
 

@@ -9,8 +9,8 @@ import pytest
 import scipy.sparse as sp
 import shapely
 
-from hotspots import h3grid
 from hotspots.errors import StatisticsError
+from hotspots.geo import h3grid
 from hotspots.stats.weights import WeightsAssumption, as_weights, h3_weights, row_standardised
 
 RING = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]], dtype=float))

@@ -13,7 +13,7 @@ import pytest
 import shapely
 import shapely.affinity
 
-from hotspots import h3grid
+from hotspots.geo import h3grid
 from maps import mvt, tilegrid
 
 OREBRO = (59.2741, 15.2066)

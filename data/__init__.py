@@ -1,0 +1,1 @@
+"""Shipped data: boundaries with provenance, named places, the taxonomy (installed as hotspots.data; see README.md)."""

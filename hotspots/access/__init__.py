@@ -1,0 +1,1 @@
+"""Who may do what: accounts and roles, login throttling, the audit log, untrusted text made safe."""

@@ -1,0 +1,1 @@
+"""Getting reports in: readers, validation, coordinates, timestamps, conflicts and the import pipeline."""

@@ -1,0 +1,1 @@
+"""Measures (insatser): what EST decided where, checked on the way in, and their follow-up."""

@@ -1,0 +1,1 @@
+"""What leaves the service for planners and the county: fixed, suppressed publications and exports."""
